@@ -1,7 +1,26 @@
 # Tools are pinned in tools/go.mod and run with `go tool`; nothing else needs installing.
 BUF := go tool -modfile=tools/go.mod buf
 
-.PHONY: generate lint check-generated
+.PHONY: generate lint check-generated test bench build
+
+# PostgreSQL for the suites that run on both databases; override to use another server.
+GPCORE_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+export GPCORE_TEST_POSTGRES_DSN
+
+## build: the gpcore binary in ./bin
+build:
+	go build -o bin/gpcore ./cmd/gpcore
+
+## test: the whole suite with the race detector, on SQLite and PostgreSQL
+test:
+	go vet ./...
+	go test -race -count=1 ./...
+
+## bench: throughput and latency benchmarks through real clients, plus start-up and idle memory
+bench:
+	go test -run '^$$' -bench . -benchmem ./internal/bench/...
+	./scripts/startup-memory.sh
+
 
 ## generate: lint proto/ and regenerate gen/ (protoc-gen-go + protoc-gen-connect-go)
 generate: lint
