@@ -1,0 +1,48 @@
+// Package auth issues and verifies gpcore's OAuth 2.0 / OpenID Connect
+// tokens.
+//
+// The Issuer is an embedded OpenID Connect provider for the realm "gpcore"
+// that behaves like Keycloak where clients look: discovery, JWKS and the token
+// endpoint live under /realms/gpcore/... (see Issuer.Handler), so the public
+// GPCORE SDK, gocloak and golang.org/x/oauth2 sign in unchanged. It serves the
+// password, refresh_token and client_credentials grants for the built-in
+// public client PublicClientID and for the confidential clients of
+// internal/identity.
+//
+// # Tokens
+//
+// Access tokens are RS256 JWTs signed with an RSA 2048 key that the first
+// replica generates and stores in the database (oauth_signing_keys), so every
+// replica and every restart signs and verifies with the same key. Their
+// claims, Keycloak's:
+//
+//	iss                 PublicURL + "/realms/gpcore"
+//	sub                 the user id; for client_credentials the client's service-account user id
+//	aud                 Config.Audience ("gpcore" by default)
+//	azp                 the client id that asked for the token
+//	exp, iat, jti       expiry, issue time, a random UUID
+//	typ                 "Bearer" ("ID" in ID tokens, which are refused as access tokens)
+//	scope               "email profile", with "openid" first when asked for
+//	email               the person's e-mail address (absent for service accounts)
+//	email_verified      whether the person confirmed it
+//	preferred_username  the username; "service-account-<client id>" for clients
+//	name, given_name, family_name
+//	realm_access.roles  the account's realm roles
+//	client_id           the client id, in client_credentials tokens only
+//
+// Refresh tokens are opaque random strings; only their SHA-256 is stored
+// (oauth_refresh_tokens). Each works once: using it deletes it and yields a
+// new one with a fresh lifetime (rotation). When "openid" is in the scope,
+// the token response also carries an ID token for the client.
+//
+// # Verification
+//
+// A Verifier turns a bearer token into a Principal. The Issuer verifies its
+// own tokens locally, with no HTTP round trip; OIDCVerifier verifies an
+// external issuer's (Keycloak's) through discovery and JWKS. Both tell the two
+// kinds of token apart the way Keycloak marks them: a token that carries a
+// client_id claim (Keycloak 24 and later, and this issuer) or a clientId claim
+// (older Keycloak) was issued by the client_credentials grant to a client's
+// service account and is a PrincipalClient; any other token is a
+// PrincipalUser.
+package auth
