@@ -1,0 +1,68 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/gpcore/gpcore/internal/app"
+)
+
+// addStorageFlags declares the flags every command that opens the database shares.
+func addStorageFlags(cmd *cobra.Command, cfg *app.Config) {
+	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", app.DefaultDataDir(),
+		"directory of the embedded default (holds the SQLite database); created on first start")
+	cmd.Flags().StringVar(&cfg.Database, "database", "",
+		"PostgreSQL DSN (postgres://user@host:5432/db?sslmode=disable); empty means SQLite in --data-dir")
+	cmd.Flags().StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	cmd.Flags().StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
+}
+
+func newServeCommand() *cobra.Command {
+	var cfg app.Config
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the control plane: every API service on one port",
+		Long: `Run the gpcore control plane. One port serves gRPC, gRPC-Web and Connect
+(HTTP/1.1 and h2c), gRPC server reflection, the gRPC health service, the
+OpenID Connect issuer (/realms/gpcore/...), Prometheus metrics (/metrics) and
+plain health endpoints (/healthz, /readyz).
+
+With no configuration it runs the embedded default: SQLite in --data-dir and a
+simulated datacenter seeded on first start. On the first start of an empty
+database an operator account is created and its credentials printed once.
+
+Every flag can also be given as an environment variable: --data-dir is
+GPCORE_DATA_DIR. A flag on the command line wins over the environment.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return app.Serve(cmd.Context(), cfg, cmd.OutOrStdout())
+		},
+	}
+	addStorageFlags(cmd, &cfg)
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "host:port to serve the API on")
+	f.StringVar(&cfg.SeedFile, "seed", "", "catalog seed file loaded into an empty catalog on first start; empty means the embedded simulated datacenter")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients reach this server at; tokens are issued for <public-url>/realms/gpcore (default http://<listen>)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "how long a graceful shutdown on SIGTERM may take (default 20s)")
+	f.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", 0, "lifetime of issued access tokens (default 15m)")
+	f.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", 0, "lifetime of issued refresh tokens (default 720h)")
+	bindEnv(cmd)
+	return cmd
+}
+
+func newMigrateCommand() *cobra.Command {
+	var cfg app.Config
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations and exit",
+		Long: `Apply every pending schema migration to the database and exit. gpcore serve
+does the same at start; this command lets an operator migrate before rolling
+out new replicas.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return app.Migrate(cmd.Context(), cfg, cmd.OutOrStdout())
+		},
+	}
+	addStorageFlags(cmd, &cfg)
+	bindEnv(cmd)
+	return cmd
+}

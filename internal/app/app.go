@@ -1,0 +1,135 @@
+// Package app wires gpcore together: configuration to database to domain
+// services to the HTTP server. It is the one place that builds the object
+// graph; everything else receives its dependencies.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gpcore/gpcore/internal/store"
+	"github.com/gpcore/gpcore/internal/version"
+)
+
+// App is a built control plane, ready to serve.
+type App struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *store.DB
+	handler http.Handler
+}
+
+// New opens and migrates the database, seeds an empty catalog, makes sure an
+// operator account exists (printing its credentials to out when it was just
+// created) and builds every service.
+func New(ctx context.Context, cfg Config, out io.Writer) (*App, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	log, err := cfg.NewLogger()
+	if err != nil {
+		return nil, err
+	}
+	db, err := openMigrated(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, db: db}
+	if err := a.build(ctx, out); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func openMigrated(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, store.Config{DSN: cfg.Database, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	log.Info("database ready", "dialect", db.Dialect.String())
+	return db, nil
+}
+
+// Handler returns the HTTP handler that serves every endpoint.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Close releases the database.
+func (a *App) Close() error { return a.db.Close() }
+
+// Serve serves on ln until ctx is done, then shuts down gracefully: it stops
+// accepting, lets running requests finish within the shutdown timeout and
+// ends open streams.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           a.handler,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "version", version.String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close()
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	return err
+}
+
+// Serve builds the app from cfg and serves on cfg.Listen until ctx is done.
+func Serve(ctx context.Context, cfg Config, out io.Writer) error {
+	a, err := New(ctx, cfg, out)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", a.cfg.Listen, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Migrate applies the pending migrations and returns.
+func Migrate(ctx context.Context, cfg Config, out io.Writer) error {
+	cfg.Listen = "127.0.0.1:0" // not used, but validate wants one
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	log, err := cfg.NewLogger()
+	if err != nil {
+		return err
+	}
+	db, err := openMigrated(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "database is up to date")
+	return db.Close()
+}

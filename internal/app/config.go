@@ -1,0 +1,92 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything `gpcore serve` can be told. The zero value plus
+// Defaults() is the embedded default: SQLite in the data directory, the
+// embedded seed, the embedded OpenID Connect issuer.
+type Config struct {
+	// Listen is the host:port the one API port listens on.
+	Listen string
+	// DataDir is the embedded default's home: the SQLite database lives here.
+	DataDir string
+	// Database is a PostgreSQL DSN; empty means SQLite in DataDir.
+	Database string
+	// SeedFile is a catalog seed file loaded into an empty catalog on first
+	// start; empty means the embedded simulated datacenter.
+	SeedFile string
+	// PublicURL is the base URL clients reach this server at; tokens are
+	// issued for PublicURL + "/realms/gpcore". Empty means http://<Listen>.
+	PublicURL string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+	// ShutdownTimeout bounds the graceful shutdown on SIGTERM.
+	ShutdownTimeout time.Duration
+	// AccessTokenTTL and RefreshTokenTTL are the lifetimes of issued tokens.
+	AccessTokenTTL, RefreshTokenTTL time.Duration
+}
+
+// DefaultDataDir is $XDG_DATA_HOME/gpcore, or ~/.local/share/gpcore.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "gpcore")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "gpcore")
+	}
+	return "gpcore-data"
+}
+
+// validate checks the configuration and fills derived defaults.
+func (c *Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("--listen %q: want host:port: %w", c.Listen, err)
+	}
+	if c.Database == "" && c.DataDir == "" {
+		return fmt.Errorf("--data-dir: must not be empty when --database is not set")
+	}
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		return fmt.Errorf("--database: want a postgres:// or postgresql:// DSN (empty means SQLite in --data-dir)")
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Listen
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 20 * time.Second
+	}
+	if c.AccessTokenTTL <= 0 {
+		c.AccessTokenTTL = 15 * time.Minute
+	}
+	if c.RefreshTokenTTL <= 0 {
+		c.RefreshTokenTTL = 30 * 24 * time.Hour
+	}
+	return nil
+}
+
+// NewLogger builds the process logger from LogLevel and LogFormat.
+func (c *Config) NewLogger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.LogFormat {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	}
+}

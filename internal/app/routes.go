@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gpcore/gpcore/gen/gpcore/api/auth/v1/authv1connect"
+	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
+	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2/cloudv2connect"
+	"github.com/gpcore/gpcore/gen/gpcore/api/gateway/v1/gatewayv1connect"
+	"github.com/gpcore/gpcore/gen/gpcore/api/metadata/v1/metadatav1connect"
+	"github.com/gpcore/gpcore/gen/gpcore/api/network/v1/networkv1connect"
+	"github.com/gpcore/gpcore/gen/gpcore/api/payment/v1/paymentv1connect"
+	apiauthv1 "github.com/gpcore/gpcore/internal/api/authv1"
+	apicloudv1 "github.com/gpcore/gpcore/internal/api/cloudv1"
+	apicloudv2 "github.com/gpcore/gpcore/internal/api/cloudv2"
+	"github.com/gpcore/gpcore/internal/api/interceptor"
+	"github.com/gpcore/gpcore/internal/auth"
+	"github.com/gpcore/gpcore/internal/catalog"
+	"github.com/gpcore/gpcore/internal/identity"
+)
+
+// build creates the domain services and the HTTP handler serving them.
+func (a *App) build(ctx context.Context, out io.Writer) error {
+	if err := a.seedCatalog(ctx); err != nil {
+		return err
+	}
+	users, err := identity.New(a.db, identity.Config{})
+	if err != nil {
+		return err
+	}
+	if err := a.ensureOperator(ctx, users, out); err != nil {
+		return err
+	}
+	issuer, err := auth.NewIssuer(ctx, a.db, users, auth.Config{
+		PublicURL:       a.cfg.PublicURL,
+		AccessTokenTTL:  a.cfg.AccessTokenTTL,
+		RefreshTokenTTL: a.cfg.RefreshTokenTTL,
+		Logger:          a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("start token issuer: %w", err)
+	}
+	cat := catalog.New(a.db)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts := connect.WithInterceptors(
+		interceptor.NewMetrics(reg),
+		interceptor.Logging{Log: a.log},
+		interceptor.Errors{Log: a.log},
+		interceptor.NewPolicy(issuer),
+	)
+
+	mux := http.NewServeMux()
+	services := []string{}
+	mount := func(path string, h http.Handler) {
+		mux.Handle(path, h)
+		services = append(services, path[1:len(path)-1])
+	}
+	mount(authv1connect.NewAuthServiceHandler(apiauthv1.New(users, issuer), opts))
+	mount(cloudv1connect.NewCloudServiceHandler(apicloudv1.New(cat), opts))
+	mount(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(a.db), opts))
+	mount(gatewayv1connect.NewGatewayServiceHandler(gatewayv1connect.UnimplementedGatewayServiceHandler{}, opts))
+	mount(metadatav1connect.NewMetadataServiceHandler(metadatav1connect.UnimplementedMetadataServiceHandler{}, opts))
+	mount(networkv1connect.NewNetworkServiceHandler(networkv1connect.UnimplementedNetworkServiceHandler{}, opts))
+	mount(paymentv1connect.NewPaymentServiceHandler(paymentv1connect.UnimplementedPaymentServiceHandler{}, opts))
+
+	reflector := grpcreflect.NewStaticReflector(services...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle(grpchealth.NewHandler(&healthChecker{db: a.db}))
+
+	mux.Handle("/realms/", issuer.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.db.PingContext(ctx); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	a.handler = mux
+	return nil
+}
+
+// healthChecker answers the gRPC health service: SERVING while the database
+// answers, for the whole server ("") and every service.
+type healthChecker struct{ db interface{ PingContext(context.Context) error } }
+
+// Check implements grpchealth.Checker.
+func (h *healthChecker) Check(ctx context.Context, _ *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := h.db.PingContext(ctx); err != nil {
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+}
+
+// ensureOperator creates the operator account on an empty database and
+// prints its credentials once.
+func (a *App) ensureOperator(ctx context.Context, users *identity.Service, out io.Writer) error {
+	created, email, password, err := users.EnsureOperator(ctx)
+	if err != nil {
+		return fmt.Errorf("create operator account: %w", err)
+	}
+	if created {
+		fmt.Fprintf(out, "\nAn operator account was created. Its password is shown only this once:\n\n  e-mail:   %s\n  password: %s\n\n", email, password)
+	}
+	return nil
+}
