@@ -8,8 +8,9 @@ GPCORE_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disa
 export GPCORE_TEST_POSTGRES_DSN
 
 ## build: the gpcore binary in ./bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 build:
-	go build -o bin/gpcore ./cmd/gpcore
+	go build -ldflags "-X github.com/gpcore/gpcore/internal/version.Override=$(VERSION)" -o bin/gpcore ./cmd/gpcore
 
 ## test: the whole suite with the race detector, on SQLite and PostgreSQL
 test:

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/gpcore/gpcore/internal/app"
@@ -42,9 +44,9 @@ GPCORE_DATA_DIR. A flag on the command line wins over the environment.`,
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "host:port to serve the API on")
 	f.StringVar(&cfg.SeedFile, "seed", "", "catalog seed file loaded into an empty catalog on first start; empty means the embedded simulated datacenter")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL clients reach this server at; tokens are issued for <public-url>/realms/gpcore (default http://<listen>)")
-	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "how long a graceful shutdown on SIGTERM may take (default 20s)")
-	f.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", 0, "lifetime of issued access tokens (default 15m)")
-	f.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", 0, "lifetime of issued refresh tokens (default 720h)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown on SIGTERM may take")
+	f.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", 15*time.Minute, "lifetime of issued access tokens")
+	f.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", 30*24*time.Hour, "lifetime of issued refresh tokens")
 	bindEnv(cmd)
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -79,7 +80,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(grpchealth.NewHandler(&healthChecker{db: a.db}))
+	mux.Handle(grpchealth.NewHandler(&healthChecker{db: a.db, services: services}))
 
 	mux.Handle("/realms/", issuer.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -100,11 +101,18 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 }
 
 // healthChecker answers the gRPC health service: SERVING while the database
-// answers, for the whole server ("") and every service.
-type healthChecker struct{ db interface{ PingContext(context.Context) error } }
+// answers, for the whole server ("") and every service; NotFound for a
+// service this server does not have.
+type healthChecker struct {
+	db       interface{ PingContext(context.Context) error }
+	services []string
+}
 
 // Check implements grpchealth.Checker.
-func (h *healthChecker) Check(ctx context.Context, _ *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	if req.Service != "" && !slices.Contains(h.services, req.Service) {
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := h.db.PingContext(ctx); err != nil {
