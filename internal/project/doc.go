@@ -1,0 +1,56 @@
+// Package project owns projects: the containers customers order nodes in,
+// their members and pending invites, and each project's log. It keeps the
+// tables of migration 00003_projects.sql and reads (never writes) the
+// identity domain's users table for who is who.
+//
+// # Access
+//
+// Every operation takes the calling user's id. A project is visible only to
+// its confirmed members: anyone else, a pending invitee included, gets
+// fault.NotFound, exactly as for a project that does not exist, so ids
+// cannot be probed. Members who lack the OWNER role where it is needed get
+// fault.PermissionDenied. Other domains ask IsMember before they show or
+// change anything that belongs to a project.
+//
+// # Rules
+//
+//   - Names are trimmed and 3 to 64 characters long: long enough to be
+//     told apart in a list, short enough for a panel's title bar and a CLI
+//     table; the database checks the same bounds. The deprecated description
+//     and environment are still stored and returned.
+//   - Each user has exactly one default project once they belong to any:
+//     the first project a user creates or joins becomes their default (a
+//     partial unique index allows at most one), ChangeDefault moves the flag
+//     in one transaction, and when a project goes away from under a member
+//     (removal, or the owner deleting it) that member's oldest remaining
+//     project takes the flag.
+//   - Delete: the OWNER only, never the caller's default project, and never
+//     while a DeletionGuard reports something left (nodes, unpaid bills, a
+//     balance).
+//   - Invites are project_members rows with confirmed false. Invite is for
+//     the OWNER; the identifier is an e-mail address or a user id. People
+//     get a pending invite and accept or reject it with Join; service
+//     accounts join at once as confirmed MEMBERs. The reference's
+//     ProjectInvite id is the project's id: a user has at most one invite
+//     per project, and JoinProject takes the project id.
+//   - Leave: confirmed members, not their default project, not the last
+//     owner. RemoveMember: the OWNER, not themselves, not an owner; removing
+//     a pending invitee withdraws the invite.
+//   - Locks: MISSING_BILLING_PROFILE when no billing profile is linked, plus
+//     whatever BillingState reports about payment methods and subscriptions.
+//
+// Every state change writes a project log entry (who and what) in the same
+// transaction; Delete does not, since the log goes with the project.
+//
+// # Concurrency
+//
+// The database has the last word: primary keys, foreign keys, checks and the
+// one-default index hold whatever happens. On top of that, every change to an
+// existing project first locks its row, so changes to one project queue; and
+// every operation that may move a default flag then locks the rows of the
+// users concerned, in id order, so one user's default changes queue too.
+// Locking in that one order (project, then users) and with a user lock that
+// does not conflict with foreign-key checks keeps PostgreSQL free of
+// deadlocks; the tests race the operations to prove it. On SQLite, where
+// every transaction holds the database's write lock, the locks are no-ops.
+package project
