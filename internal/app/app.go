@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/gpcore/gpcore/internal/store"
@@ -57,7 +58,11 @@ func openMigrated(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB,
 		_ = db.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
-	log.Info("database ready", "dialect", db.Dialect.String())
+	if cfg.Database == "" {
+		log.Info("database ready", "dialect", db.Dialect.String(), "file", filepath.Join(cfg.DataDir, store.SQLiteFile))
+	} else {
+		log.Info("database ready", "dialect", db.Dialect.String())
+	}
 	return db, nil
 }
 
@@ -103,16 +108,22 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // Serve builds the app from cfg and serves on cfg.Listen until ctx is done.
+// It binds the port first, so a start that cannot serve changes nothing (and
+// does not use up the operator's once-printed password).
 func Serve(ctx context.Context, cfg Config, out io.Writer) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String() // the real port when --listen asks for :0
+	}
 	a, err := New(ctx, cfg, out)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	ln, err := net.Listen("tcp", a.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("--listen %s: %w", a.cfg.Listen, err)
-	}
 	return a.Serve(ctx, ln)
 }
 
@@ -130,6 +141,6 @@ func Migrate(ctx context.Context, cfg Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "database is up to date")
+	fmt.Fprintln(out, "migrations applied; the database is up to date")
 	return db.Close()
 }

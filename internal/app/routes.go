@@ -29,6 +29,8 @@ import (
 	"github.com/gpcore/gpcore/internal/auth"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/identity"
+	"github.com/gpcore/gpcore/internal/keyring"
+	"github.com/gpcore/gpcore/internal/project"
 )
 
 // build creates the domain services and the HTTP handler serving them.
@@ -53,6 +55,11 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("start token issuer: %w", err)
 	}
 	cat := catalog.New(a.db)
+	projects, err := project.New(a.db, project.Config{})
+	if err != nil {
+		return err
+	}
+	keys := keyring.New(a.db, projects)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -70,14 +77,16 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		services = append(services, path[1:len(path)-1])
 	}
 	mount(authv1connect.NewAuthServiceHandler(apiauthv1.New(users, issuer), opts))
-	mount(cloudv1connect.NewCloudServiceHandler(apicloudv1.New(cat), opts))
-	mount(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(a.db), opts))
+	cloud := apicloudv1.New(cat, projects, keys)
+	mount(cloudv1connect.NewCloudServiceHandler(cloud, opts))
+	mount(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(a.db, cloud), opts))
 	mount(gatewayv1connect.NewGatewayServiceHandler(gatewayv1connect.UnimplementedGatewayServiceHandler{}, opts))
 	mount(metadatav1connect.NewMetadataServiceHandler(metadatav1connect.UnimplementedMetadataServiceHandler{}, opts))
 	mount(networkv1connect.NewNetworkServiceHandler(networkv1connect.UnimplementedNetworkServiceHandler{}, opts))
 	mount(paymentv1connect.NewPaymentServiceHandler(paymentv1connect.UnimplementedPaymentServiceHandler{}, opts))
 
-	reflector := grpcreflect.NewStaticReflector(services...)
+	reflector := grpcreflect.NewStaticReflector(append(slices.Clone(services),
+		grpchealth.HealthV1ServiceName, grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle(grpchealth.NewHandler(&healthChecker{db: a.db, services: services}))
