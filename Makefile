@@ -1,7 +1,7 @@
 # Tools are pinned in tools/go.mod and run with `go tool`; nothing else needs installing.
 BUF := go tool -modfile=tools/go.mod buf
 
-.PHONY: generate lint check-generated test bench build
+.PHONY: generate lint check-generated test bench build run
 
 # PostgreSQL for the suites that run on both databases; override to use another server.
 GPCORE_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
@@ -11,6 +11,10 @@ export GPCORE_TEST_POSTGRES_DSN
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 build:
 	go build -ldflags "-X github.com/gpcore/gpcore/internal/version.Override=$(VERSION)" -o bin/gpcore ./cmd/gpcore
+
+## run: build and run `gpcore serve` on the embedded default (pass flags with ARGS="--listen ...")
+run: build
+	./bin/gpcore serve $(ARGS)
 
 ## test: the whole suite with the race detector, on SQLite and PostgreSQL
 test:
