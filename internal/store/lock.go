@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -45,4 +47,38 @@ func LockTx(ctx context.Context, tx bun.Tx, name string) error {
 		return fmt.Errorf("store: lock %q: %w", name, err)
 	}
 	return nil
+}
+
+// WithLock runs fn while holding a lock called name that other processes
+// sharing the database must wait for: one-time start-up work outside a
+// transaction, such as a migration that manages its own transactions. On
+// PostgreSQL it is a session-level advisory lock, taken on a connection of
+// its own and keyed like LockTx (current schema and name), so LockTx and
+// WithLock with the same name exclude each other. On SQLite fn just runs: a
+// SQLite file belongs to one process.
+func (db *DB) WithLock(ctx context.Context, name string, fn func(ctx context.Context) error) (err error) {
+	if db.Dialect != Postgres {
+		return fn(ctx)
+	}
+	conn, err := db.DB.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: lock %q: connection: %w", name, err)
+	}
+	// discard ends the session, and with it any lock it may hold, instead of
+	// returning the connection to the pool.
+	discard := func() { _ = conn.Raw(func(any) error { return driver.ErrBadConn }) }
+	defer func() { _ = conn.Close() }()
+	if _, err := conn.ExecContext(ctx,
+		"SELECT pg_advisory_lock(hashtext(current_schema()), hashtext($1))", name); err != nil {
+		discard()
+		return fmt.Errorf("store: lock %q: %w", name, err)
+	}
+	defer func() {
+		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx),
+			"SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext($1))", name); uerr != nil {
+			discard()
+			err = errors.Join(err, fmt.Errorf("store: unlock %q: %w", name, uerr))
+		}
+	}()
+	return fn(ctx)
 }

@@ -466,3 +466,74 @@ func TestLockTxHeldUntilTransactionEnds(t *testing.T) {
 		t.Fatal("the lock outlived its transaction")
 	}
 }
+
+// TestWithLockExcludesOtherHolders runs critical sections from several
+// handles at once, as replicas would; WithLock must let one in at a time and
+// pass fn's error through.
+func TestWithLockExcludesOtherHolders(t *testing.T) {
+	t.Parallel()
+	cfg := storetest.NewConfig(t)
+	const holders = 4
+	var inside, most int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, holders)
+	for i := range holders {
+		db := storetest.Open(t, cfg)
+		wg.Go(func() {
+			errs[i] = db.WithLock(t.Context(), "singleton", func(ctx context.Context) error {
+				mu.Lock()
+				inside++
+				most = max(most, inside)
+				mu.Unlock()
+				// Give the others a chance to barge in while we hold the lock.
+				if _, err := db.ExecContext(ctx, "SELECT 1"); err != nil {
+					return err
+				}
+				mu.Lock()
+				inside--
+				mu.Unlock()
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("holder %d: %v", i, err)
+		}
+	}
+	db := storetest.Open(t, cfg)
+	if db.Dialect == store.Postgres && most != 1 {
+		t.Fatalf("%d holders inside at once, want 1", most)
+	}
+
+	errBoom := errors.New("boom")
+	if err := db.WithLock(t.Context(), "singleton", func(context.Context) error { return errBoom }); !errors.Is(err, errBoom) {
+		t.Fatalf("WithLock error = %v, want %v", err, errBoom)
+	}
+	if db.Dialect != store.Postgres {
+		return
+	}
+	// Held while fn runs, released after.
+	tryLock := func() bool {
+		t.Helper()
+		var got bool
+		if err := db.QueryRowContext(t.Context(),
+			"SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), hashtext('singleton'))").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if err := db.WithLock(t.Context(), "singleton", func(context.Context) error {
+		if tryLock() {
+			return errors.New("another session took the lock while WithLock holds it")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !tryLock() {
+		t.Fatal("the lock outlived WithLock")
+	}
+}
