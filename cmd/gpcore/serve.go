@@ -47,6 +47,11 @@ GPCORE_DATA_DIR. A flag on the command line wins over the environment.`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a graceful shutdown on SIGTERM may take")
 	f.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", 15*time.Minute, "lifetime of issued access tokens")
 	f.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", 30*24*time.Hour, "lifetime of issued refresh tokens")
+	f.StringVar(&cfg.SellerCountry, "seller-country", "DE", "the operator's ISO 3166-1 country: decides domestic VAT and reverse charge")
+	f.StringVar(&cfg.StripeSecretKey, "stripe-secret-key", "", "Stripe secret API key; with --stripe-webhook-secret it replaces the built-in test payment provider")
+	f.StringVar(&cfg.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint POST <public-url>/webhooks/stripe")
+	f.StringVar(&cfg.LagoURL, "lago-url", "", "base URL of a Lago server whose plans are the plan catalog (with --lago-api-key)")
+	f.StringVar(&cfg.LagoAPIKey, "lago-api-key", "", "Lago API key")
 	bindEnv(cmd)
 	return cmd
 }

@@ -34,6 +34,15 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// AccessTokenTTL and RefreshTokenTTL are the lifetimes of issued tokens.
 	AccessTokenTTL, RefreshTokenTTL time.Duration
+	// SellerCountry is the operator's ISO 3166-1 country for the VAT rule;
+	// empty means DE.
+	SellerCountry string
+	// StripeSecretKey and StripeWebhookSecret switch payments from the
+	// built-in test provider to Stripe; both or neither.
+	StripeSecretKey, StripeWebhookSecret string
+	// LagoURL and LagoAPIKey make Lago the plan catalog; empty means the
+	// built-in catalog.
+	LagoURL, LagoAPIKey string
 }
 
 // DefaultDataDir is $XDG_DATA_HOME/gpcore, or ~/.local/share/gpcore.
@@ -57,6 +66,12 @@ func (c *Config) validate() error {
 	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		return fmt.Errorf("--database: want a postgres:// or postgresql:// DSN (empty means SQLite in --data-dir)")
+	}
+	if (c.StripeSecretKey == "") != (c.StripeWebhookSecret == "") {
+		return fmt.Errorf("--stripe-secret-key and --stripe-webhook-secret: give both or neither")
+	}
+	if (c.LagoURL == "") != (c.LagoAPIKey == "") {
+		return fmt.Errorf("--lago-url and --lago-api-key: give both or neither")
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Listen

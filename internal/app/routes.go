@@ -26,6 +26,7 @@ import (
 	apicloudv1 "github.com/gpcore/gpcore/internal/api/cloudv1"
 	apicloudv2 "github.com/gpcore/gpcore/internal/api/cloudv2"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
+	apipaymentv1 "github.com/gpcore/gpcore/internal/api/paymentv1"
 	"github.com/gpcore/gpcore/internal/auth"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/identity"
@@ -55,6 +56,10 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("start token issuer: %w", err)
 	}
 	cat := catalog.New(a.db)
+	bill, paymentRoutes, err := a.buildBilling()
+	if err != nil {
+		return err
+	}
 	projects, err := project.New(a.db, project.Config{})
 	if err != nil {
 		return err
@@ -83,7 +88,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	mount(gatewayv1connect.NewGatewayServiceHandler(gatewayv1connect.UnimplementedGatewayServiceHandler{}, opts))
 	mount(metadatav1connect.NewMetadataServiceHandler(metadatav1connect.UnimplementedMetadataServiceHandler{}, opts))
 	mount(networkv1connect.NewNetworkServiceHandler(networkv1connect.UnimplementedNetworkServiceHandler{}, opts))
-	mount(paymentv1connect.NewPaymentServiceHandler(paymentv1connect.UnimplementedPaymentServiceHandler{}, opts))
+	mount(paymentv1connect.NewPaymentServiceHandler(apipaymentv1.New(bill), opts))
 
 	reflector := grpcreflect.NewStaticReflector(append(slices.Clone(services),
 		grpchealth.HealthV1ServiceName, grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)...)
@@ -92,6 +97,9 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	mux.Handle(grpchealth.NewHandler(&healthChecker{db: a.db, services: services}))
 
 	mux.Handle("/realms/", issuer.Handler())
+	for pattern, h := range paymentRoutes {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")

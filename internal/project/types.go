@@ -63,6 +63,14 @@ const (
 	MaxAvatarURLLength   = 2048
 )
 
+// Default (and largest) page sizes of the list calls, for the API layer.
+const (
+	// ProjectsPageLimit is the default page of List, in projects.
+	ProjectsPageLimit = 100
+	// LogsPageLimit is the default page of ListLogs, in entries.
+	LogsPageLimit = 100
+)
+
 // User is the reference's BasicUser: who a member or a log entry's author is.
 type User struct {
 	ID string

@@ -1,0 +1,45 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/gpcore/gpcore/internal/billing"
+	"github.com/gpcore/gpcore/internal/billing/lago"
+	"github.com/gpcore/gpcore/internal/billing/stripepay"
+)
+
+// buildBilling creates the billing service with the configured payment
+// provider and plan catalog, and the HTTP routes the provider needs: Stripe's
+// webhook, or the built-in test provider's card confirmation.
+func (a *App) buildBilling() (*billing.Service, map[string]http.Handler, error) {
+	cfg := billing.Config{Logger: a.log}
+	if a.cfg.SellerCountry != "" {
+		cfg.TaxRule = billing.VATRule{SellerCountry: a.cfg.SellerCountry}
+	}
+	var stripe *stripepay.Provider
+	if a.cfg.StripeSecretKey != "" {
+		var err error
+		if stripe, err = stripepay.New(stripepay.Config{SecretKey: a.cfg.StripeSecretKey}); err != nil {
+			return nil, nil, err
+		}
+		cfg.Provider = stripe
+	}
+	if a.cfg.LagoAPIKey != "" {
+		plans, err := lago.New(lago.Config{URL: a.cfg.LagoURL, APIKey: a.cfg.LagoAPIKey})
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg.Plans = plans
+	}
+	bill, err := billing.New(a.db, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	routes := map[string]http.Handler{}
+	if stripe != nil {
+		routes["POST /webhooks/stripe"] = stripe.WebhookHandler(a.cfg.StripeWebhookSecret, bill, a.log)
+	} else {
+		routes["POST /payment/test/confirm"] = billing.TestConfirmHandler(bill)
+	}
+	return bill, routes, nil
+}

@@ -1,0 +1,65 @@
+// Package billing owns who pays and how: customers' billing profiles, their
+// credit cards (held by a payment provider), the plan codes of profiles, and
+// the billing state projects are locked by. It keeps the tables of migration
+// 00005_billing.sql and reads (never writes) users, user_tags, countries and
+// projects.
+//
+// # Billing profiles
+//
+// A profile belongs to the user who creates it; anyone else gets NotFound
+// for it, exactly as for one that does not exist. Its country must be one of
+// the catalog's countries (ListCountries). As the reference's user tag
+// NO_COMPANY ("does not require to have a valid company and VAT number")
+// implies, a profile is a company's: it needs a company name and, in a
+// country whose VAT id syntax gpcore checks (the EU member states per the
+// VIES table, GB, CH, NO; see NormalizeVATID), a VAT id of that syntax;
+// an owner with NO_COMPANY may leave both out. The VAT id is checked for
+// syntax only: there is no network check. A profile cannot be deleted while
+// a project uses it.
+//
+// # Tax
+//
+// A profile's tax rate follows from its country, its VAT id and the
+// operator's TaxRule (Config.TaxRule); the embedded default, VATRule,
+// charges the country's catalog rate, except 0 (reverse charge) for a
+// business with a checked VAT id outside the seller's country (DE unless
+// configured). See VATRule for what it assumes.
+//
+// # Credit cards
+//
+// Cards live at a Provider; gpcore stores what the provider reports (brand,
+// last four digits, expiry). AddCreditCard (BeginCardSetup) returns a
+// client secret; the card appears when the provider confirms the setup
+// (CompleteCardSetup): Stripe by a signed webhook (internal/billing/stripepay),
+// the built-in TestProvider, the default, through ConfirmTestCard with the
+// test card tokens it documents. A profile's first card is its default;
+// ChangeDefaultCard moves the flag; RemoveCard refuses the last card of a
+// profile a project uses, and when the default card goes, the newest
+// remaining card becomes the default.
+//
+// # Plan codes
+//
+// Every profile has a default plan code, the plan of projects billed to it:
+// a new profile gets its owner's users.default_plan_code, or
+// Config.DefaultPlanCode ("gpcore") when the owner has none. Staff list the
+// codes (always "free" and "gpcore", then the PlanCatalog's: BuiltinPlans,
+// or Lago through internal/billing/lago) and change a profile's code to one
+// of them.
+//
+// # Project locks
+//
+// Service implements project.BillingState: CheckProfile lets a user link
+// only their own profiles, and Locks reports a project's payment method and
+// subscription (see Locks for what a subscription is in gpcore).
+//
+// # Concurrency
+//
+// Every change to a profile or its cards locks the profile's row first, so
+// they queue per profile, and the one-default-card index holds whatever
+// happens. Linking a project (CheckProfile) share-locks the profile, so a
+// deletion waits for the link and then finds the project, or the link waits
+// for the deletion and then finds no profile. Provider calls happen inside
+// the changing transaction after every check: a provider refusal changes
+// nothing here, and a change the provider made before a failed commit comes
+// back through its webhook (a detached card) or is repeated by the caller.
+package billing

@@ -1,0 +1,83 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/gpcore/gpcore/internal/fault"
+	"github.com/gpcore/gpcore/internal/identity"
+	"github.com/gpcore/gpcore/internal/project"
+)
+
+// Service is the project domain's BillingState (project.Config.Billing).
+var _ project.BillingState = (*Service)(nil)
+
+// CheckProfile implements project.BillingState: userID may link the billing
+// profiles they own, nothing else (NotFound naming "billing_address_id", as
+// for a profile that does not exist). It runs in the project's transaction
+// and locks the profile (FOR SHARE) until that ends, so DeleteProfile cannot
+// delete it between this check and the link.
+func (s *Service) CheckProfile(ctx context.Context, db bun.IDB, userID, profileID string) error {
+	var owner string
+	err := lockRow(db.NewSelect().Model((*profileRow)(nil)).Column("user_id").Where("id = ?", profileID), "SHARE").
+		Scan(ctx, &owner)
+	if noRows(err) || (err == nil && owner != userID) {
+		return &fault.Error{Kind: fault.KindNotFound, Field: "billing_address_id",
+			Message: fmt.Sprintf("billing profile %q not found", profileID)}
+	}
+	if err != nil {
+		return fmt.Errorf("billing: check profile %s: %w", profileID, err)
+	}
+	return nil
+}
+
+// Locks implements project.BillingState. A project's subscription, in
+// gpcore, is its billing profile's plan (DefaultPlanCode) paid the way the
+// profile pays:
+//
+//   - It exists once the profile has a way to pay: a default credit card, or
+//     an owner with the tag NO_CREDIT_CARD (invoiced, no card needed).
+//     Without one, the project lacks both a payment method and a
+//     subscription: LockMissingPaymentProfile and LockMissingSubscription. A
+//     project without a billing profile lacks them too.
+//   - It is active while that way to pay works: a default card that has
+//     expired makes it LockSubscriptionNotActive (for an owner without
+//     NO_CREDIT_CARD) until another card becomes the default.
+//
+// A project whose profile has a valid default card, or whose owner needs
+// none, has no billing lock.
+func (s *Service) Locks(ctx context.Context, db bun.IDB, _, profileID string) ([]project.LockReason, error) {
+	missing := []project.LockReason{project.LockMissingPaymentProfile, project.LockMissingSubscription}
+	if profileID == "" {
+		return missing, nil
+	}
+	owner, err := profileOwner(ctx, db, profileID)
+	if fault.KindOf(err) == fault.KindNotFound {
+		return missing, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("billing: locks: %w", err)
+	}
+	noCard, err := hasTag(ctx, db, owner, identity.TagNoCreditCard)
+	if err != nil {
+		return nil, fmt.Errorf("billing: locks: %w", err)
+	}
+	if noCard {
+		return nil, nil
+	}
+	var defaults []cardRow
+	if err := db.NewSelect().Model(&defaults).
+		Where("billing_profile_id = ?", profileID).Where("is_default").
+		Scan(ctx); err != nil {
+		return nil, fmt.Errorf("billing: locks: default card of %s: %w", profileID, err)
+	}
+	switch {
+	case len(defaults) == 0:
+		return missing, nil
+	case !s.now().Before(defaults[0].ExpiresAt):
+		return []project.LockReason{project.LockSubscriptionNotActive}, nil
+	}
+	return nil, nil
+}
