@@ -60,7 +60,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	projects, err := project.New(a.db, project.Config{})
+	projects, err := project.New(a.db, project.Config{Billing: bill})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,9 @@
 //	name, given_name, family_name
 //	realm_access.roles  the account's realm roles
 //	client_id           the client id, in client_credentials tokens only
+//	gpcore_client_generation
+//	                    the secret generation of the confidential client the
+//	                    token was obtained through (ours, not Keycloak's)
 //
 // Refresh tokens are opaque random strings; only their SHA-256 is stored
 // (oauth_refresh_tokens). Each works once: using it deletes it and yields a
@@ -45,4 +48,18 @@
 // (older Keycloak) was issued by the client_credentials grant to a client's
 // service account and is a PrincipalClient; any other token is a
 // PrincipalUser.
+//
+// # Revocation
+//
+// The Issuer's Verify does not look accounts up, so locking a person takes
+// effect when their access token expires (AccessTokenTTL, 15 minutes by
+// default); their refresh tokens stop at once. Confidential clients are
+// different, because their owner must be able to cut them off: every token
+// obtained through one carries the client's secret generation, and Verify
+// asks internal/identity for the client's current generation (cached for
+// identity.Config.ClientCacheTTL, dropped at once on the replica that made
+// the change). Deleting the client (NotFound) or resetting its secret (a new
+// generation) thus revokes its access tokens on the replica that did it at
+// once and on the others within the cache TTL; its refresh tokens are deleted
+// with it.
 package auth

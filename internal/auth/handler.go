@@ -200,6 +200,15 @@ type oauthClient struct {
 	confidential *identity.Client
 }
 
+// generation is the confidential client's secret generation, 0 for
+// PublicClientID.
+func (c oauthClient) generation() int64 {
+	if c.confidential == nil {
+		return 0
+	}
+	return c.confidential.SecretGeneration
+}
+
 // authenticateClient reads the client's credentials, from HTTP Basic
 // (form-urlencoded, RFC 6749 section 2.3.1) or the client_id and
 // client_secret form fields; both may be given if they agree. PublicClientID
@@ -253,7 +262,7 @@ func (i *Issuer) passwordGrant(ctx context.Context, client oauthClient, form url
 	if err != nil {
 		return TokenPair{}, err
 	}
-	return i.issue(ctx, grant{subject: user, clientID: client.id, scope: sc, refresh: true})
+	return i.issue(ctx, grant{subject: user, clientID: client.id, clientGeneration: client.generation(), scope: sc, refresh: true})
 }
 
 // refreshGrant trades a refresh token, once, for new tokens. It fails when the
@@ -297,7 +306,7 @@ func (i *Issuer) refreshGrant(ctx context.Context, client oauthClient, form url.
 	case user.Locked:
 		return TokenPair{}, oauthFail("invalid_grant", "the account is locked")
 	}
-	return i.issue(ctx, grant{subject: user, clientID: client.id, scope: sc, refresh: true})
+	return i.issue(ctx, grant{subject: user, clientID: client.id, clientGeneration: client.generation(), scope: sc, refresh: true})
 }
 
 // clientCredentialsGrant gives a confidential client a token for its service
@@ -314,6 +323,7 @@ func (i *Issuer) clientCredentialsGrant(ctx context.Context, client oauthClient,
 		subject:           client.confidential.ServiceAccount,
 		clientID:          client.id,
 		clientCredentials: true,
+		clientGeneration:  client.generation(),
 		scope:             sc,
 	})
 }

@@ -46,6 +46,9 @@ type Accounts interface {
 	AuthenticateClient(ctx context.Context, clientID, secret string) (identity.Client, error)
 	// GetUser returns an account by id.
 	GetUser(ctx context.Context, id string) (identity.User, error)
+	// ClientSecretGeneration returns a confidential client's current secret
+	// generation; fault.NotFound once the client is deleted.
+	ClientSecretGeneration(ctx context.Context, clientID string) (int64, error)
 }
 
 // Config configures the Issuer.
@@ -164,7 +167,10 @@ type grant struct {
 	clientID string
 	// clientCredentials marks a client acting as its service account.
 	clientCredentials bool
-	scope             scope
+	// clientGeneration is a confidential client's secret generation, 0 for
+	// PublicClientID.
+	clientGeneration int64
+	scope            scope
 	// refresh asks for a refresh token.
 	refresh bool
 }
@@ -182,6 +188,7 @@ func (i *Issuer) issue(ctx context.Context, g grant) (TokenPair, error) {
 	if g.clientCredentials {
 		access.ClientID = g.clientID
 	}
+	access.ClientGeneration = g.clientGeneration
 	var err error
 	if pair.AccessToken, err = i.sign(access); err != nil {
 		return TokenPair{}, err
@@ -239,8 +246,11 @@ func (i *Issuer) sign(c *claims) (string, error) {
 
 // Verify checks an access token issued by this issuer (any replica) against
 // its keys, without a round trip, and returns its Principal. It does not look
-// the account up: a lock takes effect when the token expires.
-func (i *Issuer) Verify(_ context.Context, rawJWT string) (*Principal, error) {
+// the account up: a lock takes effect when the token expires. A token
+// obtained through a confidential client is also checked against the
+// client's current secret generation (Accounts.ClientSecretGeneration, which
+// caches): it is refused once the client is deleted or its secret reset.
+func (i *Issuer) Verify(ctx context.Context, rawJWT string) (*Principal, error) {
 	tok, err := jwt.ParseSigned(rawJWT, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return nil, fault.Unauthenticated("the token is not an RS256-signed JWT")
@@ -274,7 +284,30 @@ func (i *Issuer) Verify(_ context.Context, rawJWT string) (*Principal, error) {
 	if c.Type != typeBearer {
 		return nil, fault.Unauthenticated("the token is of type %q, not an access token (%q)", c.Type, typeBearer)
 	}
-	return c.principal(), nil
+	p := c.principal()
+	if err := i.checkClient(ctx, p.ClientID, c.ClientGeneration); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// checkClient refuses a token obtained through the confidential client
+// clientID under secret generation gen when the client is gone or its secret
+// was reset since. Tokens of PublicClientID are not checked.
+func (i *Issuer) checkClient(ctx context.Context, clientID string, gen int64) error {
+	if clientID == PublicClientID {
+		return nil
+	}
+	current, err := i.accounts.ClientSecretGeneration(ctx, clientID)
+	switch {
+	case fault.KindOf(err) == fault.KindNotFound:
+		return fault.Unauthenticated("the token was revoked: client %q was deleted", clientID)
+	case err != nil:
+		return fmt.Errorf("auth: verify token of client %s: %w", clientID, err)
+	case gen != current:
+		return fault.Unauthenticated("the token was revoked: the secret of client %q was reset after it was issued", clientID)
+	}
+	return nil
 }
 
 // scope is a granted scope. It always holds "email" and "profile", as

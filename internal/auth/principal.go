@@ -83,6 +83,11 @@ type claims struct {
 	// LegacyClientID marks a client_credentials token of Keycloak before 24;
 	// read, never written.
 	LegacyClientID string `json:"clientId,omitempty"`
+	// ClientGeneration is the secret generation of the confidential client
+	// (azp) the token was obtained through; absent for PublicClientID. Our
+	// own claim: Verify refuses the token once the client's generation moves
+	// on.
+	ClientGeneration int64 `json:"gpcore_client_generation,omitempty"`
 }
 
 // realmAccess is Keycloak's realm_access claim.

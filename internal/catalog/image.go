@@ -133,13 +133,7 @@ func (c *Catalog) ListPublicImages(ctx context.Context, f PublicImageFilter, p p
 	}
 	providers := make(map[string][]CloudProviderImage)
 	for _, r := range providerRows {
-		providers[r.ImageID] = append(providers[r.ImageID], CloudProviderImage{
-			ID:                   r.ID,
-			Type:                 r.Type,
-			CloudProviderImageID: r.CloudProviderImageID,
-			CreatedAt:            r.CreatedAt.UTC(),
-			UpdatedAt:            r.UpdatedAt.UTC(),
-		})
+		providers[r.ImageID] = append(providers[r.ImageID], r.providerImage())
 	}
 	imagesOf := make(map[string][]Image, len(systems))
 	for _, r := range images {

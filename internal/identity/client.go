@@ -29,8 +29,12 @@ type Client struct {
 	// ServiceAccount is the client's own account (type SERVICE_ACCOUNT): the
 	// subject of its tokens and what gets added to projects.
 	ServiceAccount User
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// SecretGeneration counts the client's secrets, from 1;
+	// ResetClientSecret adds one. Tokens carry the generation they were
+	// issued under (see ClientSecretGeneration).
+	SecretGeneration int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // clientRow is an oauth_clients row.
@@ -43,6 +47,7 @@ type clientRow struct {
 	Description          string    `bun:"description"`
 	OwnerUserID          string    `bun:"owner_user_id"`
 	ServiceAccountUserID string    `bun:"service_account_user_id"`
+	SecretGeneration     int64     `bun:"secret_generation"`
 	CreatedAt            time.Time `bun:"created_at"`
 	UpdatedAt            time.Time `bun:"updated_at"`
 }
@@ -53,34 +58,45 @@ const (
 	maxClientDescriptionLength = 1000
 )
 
+// checkClientText checks and trims a client's name (required, one line) and
+// description (optional, may span lines); errors name the field.
+func checkClientText(name, description string) (string, string, error) {
+	name, err := checkText("name", name, maxClientNameLength, false)
+	if err != nil {
+		return "", "", err
+	}
+	if name == "" {
+		return "", "", fault.Invalid("name", "a name is required")
+	}
+	description, err = checkText("description", description, maxClientDescriptionLength, true)
+	if err != nil {
+		return "", "", err
+	}
+	return name, description, nil
+}
+
 // CreateClient creates a confidential OAuth client owned by the person
 // ownerUserID, together with its service account, and returns it with its
 // secret: 32 random bytes, base64url-encoded. Only a hash of the secret is
-// kept, so this is the one time it is known. An unknown owner, or one that is
-// itself a service account, is fault.NotFound; a bad "name" or "description"
-// is fault.InvalidArgument.
+// kept, so this is the one time it is known. An unknown owner is
+// fault.NotFound, a service account fault.FailedPrecondition; a bad "name" or
+// "description" is fault.InvalidArgument.
 func (s *Service) CreateClient(ctx context.Context, ownerUserID, name, description string) (Client, string, error) {
-	name, err := checkText("name", name, maxClientNameLength, false)
-	if err != nil {
-		return Client{}, "", err
-	}
-	if name == "" {
-		return Client{}, "", fault.Invalid("name", "a name is required")
-	}
-	description, err = checkText("description", description, maxClientDescriptionLength, true)
+	name, description, err := checkClientText(name, description)
 	if err != nil {
 		return Client{}, "", err
 	}
 	secret := newSecret()
 	now := s.now()
 	client := clientRow{
-		ID:          uuid.NewString(),
-		SecretHash:  hashSecret(secret),
-		Name:        name,
-		Description: description,
-		OwnerUserID: ownerUserID,
-		CreatedAt:   now,
-		UpdatedAt:   now,
+		ID:               uuid.NewString(),
+		SecretHash:       hashSecret(secret),
+		Name:             name,
+		Description:      description,
+		OwnerUserID:      ownerUserID,
+		SecretGeneration: 1,
+		CreatedAt:        now,
+		UpdatedAt:        now,
 	}
 	account := s.newUserRow(UserTypeServiceAccount)
 	account.Username = ServiceAccountPrefix + client.ID
@@ -89,15 +105,15 @@ func (s *Service) CreateClient(ctx context.Context, ownerUserID, name, descripti
 	client.ServiceAccountUserID = account.ID
 
 	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		owner, err := tx.NewSelect().Model((*userRow)(nil)).
-			Where("id = ?", ownerUserID).
-			Where("type = ?", string(UserTypeUser)).
-			Exists(ctx)
-		if err != nil {
-			return fmt.Errorf("find owner: %w", err)
-		}
-		if !owner {
+		var ownerType string
+		err := tx.NewSelect().Model((*userRow)(nil)).Column("type").Where("id = ?", ownerUserID).Scan(ctx, &ownerType)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			return fault.NotFound("user", ownerUserID)
+		case err != nil:
+			return fmt.Errorf("find owner: %w", err)
+		case ownerType != string(UserTypeUser):
+			return fault.Precondition("a service account cannot own OAuth clients; sign in as a person")
 		}
 		if err := insertUser(ctx, tx, &account, nil); err != nil {
 			return err
@@ -107,7 +123,8 @@ func (s *Service) CreateClient(ctx context.Context, ownerUserID, name, descripti
 		}
 		return nil
 	})
-	if fault.KindOf(err) == fault.KindNotFound {
+	switch fault.KindOf(err) {
+	case fault.KindNotFound, fault.KindFailedPrecondition:
 		return Client{}, "", err
 	}
 	if err != nil {
@@ -154,12 +171,13 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 // client maps the row and its service account to a Client.
 func (r clientRow) client(account User) Client {
 	return Client{
-		ID:             r.ID,
-		Name:           r.Name,
-		Description:    r.Description,
-		OwnerUserID:    r.OwnerUserID,
-		ServiceAccount: account,
-		CreatedAt:      r.CreatedAt.UTC(),
-		UpdatedAt:      r.UpdatedAt.UTC(),
+		ID:               r.ID,
+		Name:             r.Name,
+		Description:      r.Description,
+		OwnerUserID:      r.OwnerUserID,
+		ServiceAccount:   account,
+		SecretGeneration: r.SecretGeneration,
+		CreatedAt:        r.CreatedAt.UTC(),
+		UpdatedAt:        r.UpdatedAt.UTC(),
 	}
 }

@@ -58,7 +58,7 @@ func TestCreateClientRefusals(t *testing.T) {
 		{"line break in name", owner.ID, "a\nb", "", fault.KindInvalidArgument, "name"},
 		{"long description", owner.ID, "n", strings.Repeat("d", 1001), fault.KindInvalidArgument, "description"},
 		{"unknown owner", "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01", "n", "", fault.KindNotFound, ""},
-		{"service account owner", agent.ServiceAccount.ID, "n", "", fault.KindNotFound, ""},
+		{"service account owner", agent.ServiceAccount.ID, "n", "", fault.KindFailedPrecondition, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

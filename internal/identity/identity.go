@@ -1,8 +1,9 @@
 // Package identity owns gpcore's accounts: people (users), the service
 // accounts behind OAuth clients, and the clients themselves. It registers and
-// authenticates users, checks client credentials and creates the first
-// operator account; it knows nothing of tokens (see internal/auth) or of the
-// API.
+// authenticates users, confirms their e-mail addresses, keeps their time
+// zone, manages their OAuth clients, checks client credentials and creates
+// the first operator account; it knows nothing of tokens (see internal/auth)
+// or of the API.
 //
 // Secrets are never stored in the clear: passwords and client secrets are
 // hashed with argon2id (memory-hard, no input length limit, the OWASP first
@@ -10,11 +11,38 @@
 // E-mail addresses are stored lower-cased and are unique; the database's
 // unique constraint, not a read before the write, decides duplicates, so two
 // concurrent registrations of one address end with exactly one account.
+//
+// # E-mail confirmation
+//
+// Register, and ResendConfirmEmail on request, queue a mail with a
+// confirmation link (Config.PublicURL + ConfirmPath + "?token=...") in the
+// internal/mail outbox, in the same transaction that creates the account or
+// the link. The token is 256 random bits; only its SHA-256 is stored, it works
+// once and for Config.ConfirmationTTL, and it confirms only the address it was
+// sent to. ConfirmHandler serves the link. Resending is refused with
+// ResourceExhausted within Config.ResendInterval of the previous resend.
+//
+// # OAuth clients
+//
+// A client belongs to the person who created it; anyone else gets NotFound
+// for it, as for a client that does not exist. Deleting a client deletes the
+// client and its refresh tokens and locks (rather than deletes) its service
+// account, so that the projects, memberships and logs that name the account
+// keep pointing at a real one. Each client has a secret generation that
+// ResetClientSecret increments; ClientSecretGeneration tells token
+// verification the current one (NotFound once the client is deleted), so
+// that tokens issued before a reset or a deletion stop working. It caches
+// what it reads for Config.ClientCacheTTL; a change made on this replica
+// takes effect at once, one made on another replica within that time.
 package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,9 +53,13 @@ import (
 
 // Defaults for Config fields left zero.
 const (
-	DefaultNodeLimit     = 10
-	DefaultTimezone      = "UTC"
-	DefaultOperatorEmail = "admin@gpcore.localhost"
+	DefaultNodeLimit       = 10
+	DefaultTimezone        = "UTC"
+	DefaultOperatorEmail   = "admin@gpcore.localhost"
+	DefaultPublicURL       = "http://127.0.0.1:8080"
+	DefaultConfirmationTTL = 48 * time.Hour
+	DefaultResendInterval  = time.Minute
+	DefaultClientCacheTTL  = 10 * time.Second
 )
 
 // OperatorRoles are the realm roles EnsureOperator gives the first operator.
@@ -44,6 +76,27 @@ type Config struct {
 	// OperatorEmail is the e-mail address of the account EnsureOperator creates
 	// (DefaultOperatorEmail if empty).
 	OperatorEmail string
+	// PublicURL is the base URL people reach gpcore at, e.g.
+	// "https://cloud.example.com"; links in mails point there
+	// (DefaultPublicURL if empty).
+	PublicURL string
+	// ConfirmationTTL is how long an e-mail confirmation link works
+	// (DefaultConfirmationTTL if 0).
+	ConfirmationTTL time.Duration
+	// ResendInterval is the least time between two confirmation mails that
+	// an account asks for (DefaultResendInterval if 0).
+	ResendInterval time.Duration
+	// ClientCacheTTL is how long ClientSecretGeneration trusts what it read:
+	// the longest another replica accepts the tokens of a client deleted or
+	// reset here (DefaultClientCacheTTL if 0).
+	ClientCacheTTL time.Duration
+	// MailQueued is called after a transaction that queued mail commits, to
+	// wake the mail relay (mail.Relay.Wake); if nil, the relay finds the mail
+	// at its next poll.
+	MailQueued func()
+	// Logger gets the errors ConfirmHandler cannot show (slog.Default() if
+	// nil).
+	Logger *slog.Logger
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }
@@ -52,10 +105,13 @@ type Config struct {
 type Service struct {
 	db  *store.DB
 	cfg Config
+	log *slog.Logger
 
 	// dummyHash is verified against when an account does not exist, so that a
 	// miss costs as much as a wrong password.
 	dummyHash func() string
+	// generations caches ClientSecretGeneration.
+	generations *generationCache
 }
 
 // New returns a Service on db, which must be migrated. It checks cfg and fills
@@ -70,7 +126,7 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 	if cfg.DefaultTimezone == "" {
 		cfg.DefaultTimezone = DefaultTimezone
 	}
-	if _, err := time.LoadLocation(cfg.DefaultTimezone); err != nil {
+	if err := checkTimezone(cfg.DefaultTimezone); err != nil {
 		return nil, fmt.Errorf("identity: default time zone: %w", err)
 	}
 	if cfg.OperatorEmail == "" {
@@ -81,17 +137,52 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("identity: operator e-mail: %w", err)
 	}
 	cfg.OperatorEmail = email
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = DefaultPublicURL
+	}
+	if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("identity: public URL %q is not an http(s) URL without query, fragment or user", cfg.PublicURL)
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.ConfirmationTTL == 0 {
+		cfg.ConfirmationTTL = DefaultConfirmationTTL
+	}
+	if cfg.ResendInterval == 0 {
+		cfg.ResendInterval = DefaultResendInterval
+	}
+	if cfg.ClientCacheTTL == 0 {
+		cfg.ClientCacheTTL = DefaultClientCacheTTL
+	}
+	if cfg.ConfirmationTTL < 0 || cfg.ResendInterval < 0 || cfg.ClientCacheTTL < 0 {
+		return nil, errors.New("identity: confirmation TTL, resend interval and client cache TTL must not be negative")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	return &Service{
-		db:        db,
-		cfg:       cfg,
-		dummyHash: sync.OnceValue(func() string { return hashSecret("no such account") }),
+		db:          db,
+		cfg:         cfg,
+		log:         log,
+		dummyHash:   sync.OnceValue(func() string { return hashSecret("no such account") }),
+		generations: newGenerationCache(cfg.ClientCacheTTL),
 	}, nil
 }
 
-func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+// mailQueued tells the mail relay that a committed transaction queued mail.
+func (s *Service) mailQueued() {
+	if s.cfg.MailQueued != nil {
+		s.cfg.MailQueued()
+	}
+}
+
+// now is the current time in UTC, to the microsecond: what both databases
+// keep, so that a value returned from memory equals the one read back later.
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
 
 // nextCustomerNumber takes the next customer number, e.g. "C100001". The
 // counter row stays locked until tx ends, so user creations queue here.

@@ -126,7 +126,7 @@ func verifySecret(hash, secret string) (bool, error) {
 }
 
 // newSecret returns 32 random bytes, base64url-encoded without padding
-// (43 characters): client secrets.
+// (43 characters): client secrets and e-mail confirmation tokens.
 func newSecret() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails

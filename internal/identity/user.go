@@ -102,6 +102,14 @@ type userRoleRow struct {
 	Role   string `bun:"role,pk"`
 }
 
+// userTagRow is a user_tags row.
+type userTagRow struct {
+	bun.BaseModel `bun:"table:user_tags"`
+
+	UserID string `bun:"user_id,pk"`
+	Tag    Tag    `bun:"tag,pk"`
+}
+
 // RegisterInput is what a person gives to sign up.
 type RegisterInput struct {
 	Email     string
@@ -113,8 +121,8 @@ type RegisterInput struct {
 // maxNameLength bounds first and last names, in characters.
 const maxNameLength = 100
 
-// Register creates a person's account (type USER, unconfirmed, no roles) and
-// returns it. Refusals are fault errors naming the field: InvalidArgument for
+// Register creates a person's account (type USER, unconfirmed, no roles),
+// queues the mail with its e-mail confirmation link and returns it. Refusals are fault errors naming the field: InvalidArgument for
 // "email", "password" (see PasswordRule), "first_name" and "last_name";
 // AlreadyExists for an "email" that has an account, whatever its case.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) {
@@ -141,7 +149,10 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 	row.PasswordHash = hashSecret(in.Password)
 
 	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return insertUser(ctx, tx, &row, nil)
+		if err := insertUser(ctx, tx, &row, nil); err != nil {
+			return err
+		}
+		return s.queueConfirmation(ctx, tx, row, row.CreatedAt)
 	})
 	if store.IsUniqueViolation(err) {
 		return User{}, &fault.Error{Kind: fault.KindAlreadyExists, Field: "email",
@@ -150,6 +161,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (User, error) 
 	if err != nil {
 		return User{}, fmt.Errorf("identity: register: %w", err)
 	}
+	s.mailQueued()
 	return row.user(nil, nil), nil
 }
 
@@ -316,6 +328,39 @@ func loadDetails(ctx context.Context, db bun.IDB, row userRow) (User, error) {
 	return row.user(roles, tags), nil
 }
 
+// loadUsers reads the accounts ids with their roles and tags, by id; ids
+// that do not exist are missing from the map.
+func loadUsers(ctx context.Context, db bun.IDB, ids []string) (map[string]User, error) {
+	users := make(map[string]User, len(ids))
+	if len(ids) == 0 {
+		return users, nil
+	}
+	var rows []userRow
+	if err := db.NewSelect().Model(&rows).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	var roles []userRoleRow
+	if err := db.NewSelect().Model(&roles).Where("user_id IN (?)", bun.In(ids)).Order("user_id", "role").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("read roles: %w", err)
+	}
+	var tags []userTagRow
+	if err := db.NewSelect().Model(&tags).Where("user_id IN (?)", bun.In(ids)).Order("user_id", "tag").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("read tags: %w", err)
+	}
+	rolesOf := map[string][]string{}
+	for _, r := range roles {
+		rolesOf[r.UserID] = append(rolesOf[r.UserID], r.Role)
+	}
+	tagsOf := map[string][]Tag{}
+	for _, t := range tags {
+		tagsOf[t.UserID] = append(tagsOf[t.UserID], t.Tag)
+	}
+	for _, r := range rows {
+		users[r.ID] = r.user(rolesOf[r.ID], tagsOf[r.ID])
+	}
+	return users, nil
+}
+
 // user maps the row and its roles and tags to a User.
 func (r userRow) user(roles []string, tags []Tag) User {
 	u := User{
@@ -382,4 +427,18 @@ func checkText(field, s string, maxLen int, multiline bool) (string, error) {
 		return "", fault.Invalid(field, "contains control characters")
 	}
 	return s, nil
+}
+
+// lockUser reads the account id and locks its row until tx ends; a missing
+// account is NotFound.
+func lockUser(ctx context.Context, tx bun.Tx, id string) (userRow, error) {
+	var row userRow
+	err := store.ForUpdate(tx.NewSelect().Model(&row).Where("id = ?", id)).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return userRow{}, fault.NotFound("user", id)
+	}
+	if err != nil {
+		return userRow{}, fmt.Errorf("lock user %s: %w", id, err)
+	}
+	return row, nil
 }

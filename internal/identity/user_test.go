@@ -39,9 +39,17 @@ func (c *clock) Add(d time.Duration) {
 // newService returns a Service on a fresh database, with its clock.
 func newService(t *testing.T) (*identity.Service, *store.DB, *clock) {
 	t.Helper()
+	return newServiceWith(t, identity.Config{})
+}
+
+// newServiceWith returns a Service configured with cfg on a fresh database,
+// with its clock (which replaces cfg.Now).
+func newServiceWith(t *testing.T, cfg identity.Config) (*identity.Service, *store.DB, *clock) {
+	t.Helper()
 	db := storetest.New(t)
 	clk := newClock()
-	svc, err := identity.New(db, identity.Config{Now: clk.Now})
+	cfg.Now = clk.Now
+	svc, err := identity.New(db, cfg)
 	if err != nil {
 		t.Fatalf("identity.New: %v", err)
 	}

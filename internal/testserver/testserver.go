@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,11 +20,14 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	authv1 "github.com/gpcore/gpcore/gen/gpcore/api/auth/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/auth/v1/authv1connect"
+	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
+	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	"github.com/gpcore/gpcore/internal/app"
 	"github.com/gpcore/gpcore/internal/store/storetest"
 )
@@ -227,4 +231,49 @@ func (s *Server) Register(t testing.TB) User {
 		t.Fatalf("register %s: %v", email, err)
 	}
 	return User{ID: res.Msg.GetUser().GetId(), Email: email, Password: password, Token: res.Msg.GetTokens().GetAccessToken()}
+}
+
+// Cloud is a CloudService v1 client of the server signed in with token
+// (empty: anonymous), speaking Connect over HTTP/2; add connect.WithGRPC()
+// for gRPC.
+func (s *Server) Cloud(token string, extra ...connect.ClientOption) cloudv1connect.CloudServiceClient {
+	return cloudv1connect.NewCloudServiceClient(H2CClient(), s.URL, ClientOptions(token, extra...)...)
+}
+
+// CreateProject creates a project named name as the user token signs in and
+// returns it.
+func (s *Server) CreateProject(t testing.TB, token, name string) *cloudv1.Project {
+	t.Helper()
+	res, err := s.Cloud(token).CreateProject(context.Background(), connect.NewRequest(&cloudv1.CreateProjectRequest{Name: name}))
+	if err != nil {
+		t.Fatalf("create project %q: %v", name, err)
+	}
+	return res.Msg.GetProject()
+}
+
+// WantCode fails the test unless err has code and, when field is not empty,
+// a google.rpc.BadRequest field violation naming field.
+func WantCode(t testing.TB, err error, code connect.Code, field string) {
+	t.Helper()
+	if connect.CodeOf(err) != code {
+		t.Fatalf("err = %v, want %v", err, code)
+	}
+	if field == "" {
+		return
+	}
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err %v is not a Connect error", err)
+	}
+	for _, d := range ce.Details() {
+		v, derr := d.Value()
+		if br, ok := v.(*errdetails.BadRequest); ok && derr == nil {
+			for _, fv := range br.GetFieldViolations() {
+				if fv.GetField() == field {
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("err %v has no field violation for %q", err, field)
 }

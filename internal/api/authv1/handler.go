@@ -1,5 +1,5 @@
 // Package authv1 serves gpcore.api.auth.v1.AuthService: sign-up, the caller's
-// account and (later) OAuth clients.
+// account, e-mail confirmation mails and the caller's OAuth clients.
 package authv1
 
 import (
@@ -16,7 +16,7 @@ import (
 	"github.com/gpcore/gpcore/internal/identity"
 )
 
-// Handler implements AuthService. Methods not built yet answer Unimplemented.
+// Handler implements AuthService.
 type Handler struct {
 	authv1connect.UnimplementedAuthServiceHandler
 	users  *identity.Service

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"testing"
 
 	"connectrpc.com/connect"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/proto"
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
@@ -118,32 +116,6 @@ func TestListDatacentersPagination(t *testing.T) {
 	}
 }
 
-// wantInvalid checks err is InvalidArgument with a BadRequest violation on field.
-func wantInvalid(t *testing.T, err error, field string) {
-	t.Helper()
-	if connect.CodeOf(err) != connect.CodeInvalidArgument {
-		t.Fatalf("err = %v, want InvalidArgument", err)
-	}
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("not a connect error: %v", err)
-	}
-	for _, d := range ce.Details() {
-		v, derr := d.Value()
-		if derr != nil {
-			t.Fatal(derr)
-		}
-		if br, ok := v.(*errdetails.BadRequest); ok {
-			for _, fv := range br.GetFieldViolations() {
-				if fv.GetField() == field {
-					return
-				}
-			}
-		}
-	}
-	t.Fatalf("err %v has no field violation for %q", err, field)
-}
-
 func TestCatalogBadInput(t *testing.T) {
 	s := testserver.Start(t)
 	user := s.Register(t)
@@ -154,19 +126,19 @@ func TestCatalogBadInput(t *testing.T) {
 			_, err := client.ListDatacenters(ctx, connect.NewRequest(&cloudv1.ListDatacentersRequest{
 				Pagination: &typev1.PaginationRequest{Page: -1},
 			}))
-			wantInvalid(t, err, "pagination.page")
+			testserver.WantCode(t, err, connect.CodeInvalidArgument, "pagination.page")
 		})
 		t.Run(p.name+"/negative limit", func(t *testing.T) {
 			_, err := client.ListCountries(ctx, connect.NewRequest(&cloudv1.ListCountriesRequest{
 				Pagination: &typev1.PaginationRequest{Limit: proto.Int32(-5)},
 			}))
-			wantInvalid(t, err, "pagination.limit")
+			testserver.WantCode(t, err, connect.CodeInvalidArgument, "pagination.limit")
 		})
 		t.Run(p.name+"/malformed uuid", func(t *testing.T) {
 			_, err := client.ListPublicImages(ctx, connect.NewRequest(&cloudv1.ListPublicImagesRequest{
 				FlavourId: "not-a-uuid",
 			}))
-			wantInvalid(t, err, "flavour_id")
+			testserver.WantCode(t, err, connect.CodeInvalidArgument, "flavour_id")
 		})
 		if p.name == "connect-json" {
 			continue // JSON cannot carry an enum number the schema lacks
@@ -176,7 +148,7 @@ func TestCatalogBadInput(t *testing.T) {
 			_, err := client.ListPublicImages(ctx, connect.NewRequest(&cloudv1.ListPublicImagesRequest{
 				CloudProviderType: &unknown,
 			}))
-			wantInvalid(t, err, "cloud_provider_type")
+			testserver.WantCode(t, err, connect.CodeInvalidArgument, "cloud_provider_type")
 		})
 	}
 }

@@ -1,4 +1,6 @@
-// Package cloudv2 serves gpcore.api.cloud.v2.CloudService.
+// Package cloudv2 serves gpcore.api.cloud.v2.CloudService, the newer
+// versions of a few CloudService calls; it answers from cloud v1 where the
+// calls agree.
 package cloudv2
 
 import (
@@ -7,6 +9,8 @@ import (
 
 	"connectrpc.com/connect"
 
+	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
+	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	cloudv2 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2/cloudv2connect"
 	"github.com/gpcore/gpcore/internal/version"
@@ -21,10 +25,13 @@ type Pinger interface {
 type Handler struct {
 	cloudv2connect.UnimplementedCloudServiceHandler
 	db Pinger
+	v1 cloudv1connect.CloudServiceHandler
 }
 
-// New returns the v2 CloudService handler.
-func New(db Pinger) *Handler { return &Handler{db: db} }
+// New returns the v2 CloudService handler. v1 is the v1 CloudService: v2
+// reuses v1's messages, and where a v2 method asks what its v1 namesake asks,
+// v1 answers it.
+func New(db Pinger, v1 cloudv1connect.CloudServiceHandler) *Handler { return &Handler{db: db, v1: v1} }
 
 // ReadinessCheck answers with the build version when the database answers,
 // and Unavailable when it does not, so a load balancer can route around a
@@ -34,4 +41,20 @@ func (h *Handler) ReadinessCheck(ctx context.Context, _ *connect.Request[cloudv2
 		return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("database unavailable: %w", err))
 	}
 	return connect.NewResponse(&cloudv2.ReadinessCheckResponse{Version: version.String()}), nil
+}
+
+// ListProjectLogs is v1's ListProjectLogs: the request has the same fields
+// and the response the same v1 log entries and users.
+func (h *Handler) ListProjectLogs(ctx context.Context, req *connect.Request[cloudv2.ListProjectLogsRequest]) (*connect.Response[cloudv2.ListProjectLogsResponse], error) {
+	m := req.Msg
+	res, err := h.v1.ListProjectLogs(ctx, connect.NewRequest(&cloudv1.ListProjectLogsRequest{
+		Id: m.GetId(), Pagination: m.GetPagination(), Search: m.GetSearch(), UserId: m.GetUserId(),
+	}))
+	if err != nil {
+		return nil, err
+	}
+	r := res.Msg
+	return connect.NewResponse(&cloudv2.ListProjectLogsResponse{
+		Logs: r.GetLogs(), Pagination: r.GetPagination(), Total: r.GetTotal(), Users: r.GetUsers(),
+	}), nil
 }
