@@ -52,6 +52,8 @@ GPCORE_DATA_DIR. A flag on the command line wins over the environment.`,
 	f.StringVar(&cfg.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint POST <public-url>/webhooks/stripe")
 	f.StringVar(&cfg.LagoURL, "lago-url", "", "base URL of a Lago server whose plans are the plan catalog (with --lago-api-key)")
 	f.StringVar(&cfg.LagoAPIKey, "lago-api-key", "", "Lago API key")
+	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for mail: smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 (TLS) or smtp://host:25?tls=none; empty means mail is written to the log")
+	f.StringVar(&cfg.MailFrom, "mail-from", "", `sender of gpcore's mail, e.g. "gpcore <noreply@example.com>"; required with --smtp-url`)
 	bindEnv(cmd)
 	return cmd
 }

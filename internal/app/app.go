@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gpcore/gpcore/internal/mail"
 	"github.com/gpcore/gpcore/internal/store"
 	"github.com/gpcore/gpcore/internal/version"
 )
@@ -24,6 +25,8 @@ type App struct {
 	log     *slog.Logger
 	db      *store.DB
 	handler http.Handler
+	// relay delivers queued mail while Serve runs.
+	relay *mail.Relay
 }
 
 // New opens and migrates the database, seeds an empty catalog, makes sure an
@@ -86,6 +89,16 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		_ = a.relay.Run(relayCtx) // returns nil when stopped
+	}()
+	defer func() {
+		stopRelay()
+		<-relayDone
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "version", version.String())

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/gpcore/gpcore/internal/mail"
 )
 
 // Config is everything `gpcore serve` can be told. The zero value plus
@@ -34,6 +36,16 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// AccessTokenTTL and RefreshTokenTTL are the lifetimes of issued tokens.
 	AccessTokenTTL, RefreshTokenTTL time.Duration
+	// SMTPURL is the SMTP server mail goes through, e.g.
+	// smtp://user:password@smtp.example.com:587 (see mail.ParseSMTPURL);
+	// empty means mail is written to the log.
+	SMTPURL string
+	// MailFrom is the sender of gpcore's mail, e.g. "gpcore
+	// <noreply@example.com>"; required with SMTPURL.
+	MailFrom string
+	// MailSender, when set, replaces the SMTP or log sender; tests set it.
+	// Not a flag.
+	MailSender mail.Sender
 	// SellerCountry is the operator's ISO 3166-1 country for the VAT rule;
 	// empty means DE.
 	SellerCountry string
@@ -72,6 +84,9 @@ func (c *Config) validate() error {
 	}
 	if (c.LagoURL == "") != (c.LagoAPIKey == "") {
 		return fmt.Errorf("--lago-url and --lago-api-key: give both or neither")
+	}
+	if c.SMTPURL != "" && c.MailFrom == "" {
+		return fmt.Errorf("--mail-from: required with --smtp-url")
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Listen

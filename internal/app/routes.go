@@ -31,6 +31,7 @@ import (
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/identity"
 	"github.com/gpcore/gpcore/internal/keyring"
+	"github.com/gpcore/gpcore/internal/mail"
 	"github.com/gpcore/gpcore/internal/project"
 )
 
@@ -39,7 +40,16 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	if err := a.seedCatalog(ctx); err != nil {
 		return err
 	}
-	users, err := identity.New(a.db, identity.Config{})
+	sender, err := a.mailSender()
+	if err != nil {
+		return err
+	}
+	a.relay = mail.NewRelay(a.db, sender, mail.RelayConfig{Logger: a.log})
+	users, err := identity.New(a.db, identity.Config{
+		PublicURL:  a.cfg.PublicURL,
+		MailQueued: a.relay.Wake,
+		Logger:     a.log,
+	})
 	if err != nil {
 		return err
 	}
@@ -82,7 +92,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		services = append(services, path[1:len(path)-1])
 	}
 	mount(authv1connect.NewAuthServiceHandler(apiauthv1.New(users, issuer), opts))
-	cloud := apicloudv1.New(cat, projects, keys)
+	cloud := apicloudv1.New(cat, projects, keys, users)
 	mount(cloudv1connect.NewCloudServiceHandler(cloud, opts))
 	mount(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(a.db, cloud), opts))
 	mount(gatewayv1connect.NewGatewayServiceHandler(gatewayv1connect.UnimplementedGatewayServiceHandler{}, opts))
@@ -97,6 +107,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	mux.Handle(grpchealth.NewHandler(&healthChecker{db: a.db, services: services}))
 
 	mux.Handle("/realms/", issuer.Handler())
+	mux.Handle("GET "+identity.ConfirmPath, users.ConfirmHandler())
 	for pattern, h := range paymentRoutes {
 		mux.Handle(pattern, h)
 	}
@@ -149,4 +160,25 @@ func (a *App) ensureOperator(ctx context.Context, users *identity.Service, out i
 		fmt.Fprintf(out, "\nAn operator account was created. Its password is shown only this once:\n\n  e-mail:   %s\n  password: %s\n\n", email, password)
 	}
 	return nil
+}
+
+// mailSender is where mail goes: Config.MailSender when set (tests), the SMTP
+// server of --smtp-url, or else the log.
+func (a *App) mailSender() (mail.Sender, error) {
+	switch {
+	case a.cfg.MailSender != nil:
+		return a.cfg.MailSender, nil
+	case a.cfg.SMTPURL == "":
+		a.log.Warn("no SMTP server configured (--smtp-url): mail, confirmation links included, is written to the log")
+		return mail.LogSender{Log: a.log}, nil
+	}
+	smtpCfg, err := mail.ParseSMTPURL(a.cfg.SMTPURL, a.cfg.MailFrom)
+	if err != nil {
+		return nil, fmt.Errorf("--smtp-url: %w", err)
+	}
+	sender, err := mail.NewSMTPSender(smtpCfg)
+	if err != nil {
+		return nil, fmt.Errorf("--smtp-url, --mail-from: %w", err)
+	}
+	return sender, nil
 }

@@ -29,6 +29,7 @@ import (
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	"github.com/gpcore/gpcore/internal/app"
+	"github.com/gpcore/gpcore/internal/mail/mailtest"
 	"github.com/gpcore/gpcore/internal/store/storetest"
 )
 
@@ -42,6 +43,8 @@ type Server struct {
 	OperatorEmail, OperatorPassword string
 	// Output is what the server printed to its standard output.
 	Output string
+	// Mail holds every mail the server sent.
+	Mail *mailtest.Mailbox
 }
 
 var operatorRE = regexp.MustCompile(`e-mail:\s+(\S+)\s+password:\s+(\S+)`)
@@ -54,12 +57,14 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mailbox := mailtest.New()
 	cfg := app.Config{
-		Listen:    ln.Addr().String(),
-		DataDir:   dbcfg.DataDir,
-		Database:  dbcfg.DSN,
-		LogLevel:  "warn",
-		LogFormat: "text",
+		MailSender: mailbox,
+		Listen:     ln.Addr().String(),
+		DataDir:    dbcfg.DataDir,
+		Database:   dbcfg.DSN,
+		LogLevel:   "warn",
+		LogFormat:  "text",
 	}
 	var out bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -79,7 +84,7 @@ func Start(t testing.TB) *Server {
 			t.Errorf("close: %v", err)
 		}
 	})
-	s := &Server{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Output: out.String()}
+	s := &Server{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Output: out.String(), Mail: mailbox}
 	if m := operatorRE.FindStringSubmatch(s.Output); m != nil {
 		s.OperatorEmail, s.OperatorPassword = m[1], m[2]
 	} else {

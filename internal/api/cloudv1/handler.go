@@ -17,6 +17,7 @@ import (
 	"github.com/gpcore/gpcore/internal/api/apiconv"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
 	"github.com/gpcore/gpcore/internal/catalog"
+	"github.com/gpcore/gpcore/internal/identity"
 	"github.com/gpcore/gpcore/internal/keyring"
 	"github.com/gpcore/gpcore/internal/project"
 )
@@ -27,11 +28,12 @@ type Handler struct {
 	catalog  *catalog.Catalog
 	projects *project.Service
 	keys     *keyring.Service
+	users    *identity.Service
 }
 
 // New returns the v1 CloudService handler.
-func New(cat *catalog.Catalog, projects *project.Service, keys *keyring.Service) *Handler {
-	return &Handler{catalog: cat, projects: projects, keys: keys}
+func New(cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, users *identity.Service) *Handler {
+	return &Handler{catalog: cat, projects: projects, keys: keys, users: users}
 }
 
 // actOnID answers the calls whose request is just the id of one object and
