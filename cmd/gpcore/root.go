@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gpcore/gpcore/internal/cli"
 	"github.com/gpcore/gpcore/internal/version"
 )
 
@@ -29,6 +30,7 @@ func newRootCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run:   func(cmd *cobra.Command, _ []string) { cmd.Println(version.String()) },
 	})
+	root.AddCommand(cli.Commands(bindEnv)...)
 	return root
 }
 

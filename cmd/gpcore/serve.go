@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpcore/gpcore/internal/app"
+	"github.com/gpcore/gpcore/internal/jobs"
 )
 
 // addStorageFlags declares the flags every command that opens the database shares.
@@ -48,12 +49,19 @@ GPCORE_DATA_DIR. A flag on the command line wins over the environment.`,
 	f.DurationVar(&cfg.AccessTokenTTL, "access-token-ttl", 15*time.Minute, "lifetime of issued access tokens")
 	f.DurationVar(&cfg.RefreshTokenTTL, "refresh-token-ttl", 30*24*time.Hour, "lifetime of issued refresh tokens")
 	f.StringVar(&cfg.SellerCountry, "seller-country", "DE", "the operator's ISO 3166-1 country: decides domestic VAT and reverse charge")
+	f.StringVar(&cfg.SellerName, "seller-name", "", "the operator's name on invoices (default \"gpcore\")")
+	f.StringVar(&cfg.SellerAddress, "seller-address", "", "the operator's postal address on invoices; separate lines with \\n")
+	f.StringVar(&cfg.SellerVATID, "seller-vat-id", "", "the operator's VAT identification number on invoices")
 	f.StringVar(&cfg.StripeSecretKey, "stripe-secret-key", "", "Stripe secret API key; with --stripe-webhook-secret it replaces the built-in test payment provider")
 	f.StringVar(&cfg.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint POST <public-url>/webhooks/stripe")
 	f.StringVar(&cfg.LagoURL, "lago-url", "", "base URL of a Lago server whose plans are the plan catalog (with --lago-api-key)")
 	f.StringVar(&cfg.LagoAPIKey, "lago-api-key", "", "Lago API key")
 	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for mail: smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 (TLS) or smtp://host:25?tls=none; empty means mail is written to the log")
 	f.StringVar(&cfg.MailFrom, "mail-from", "", `sender of gpcore's mail, e.g. "gpcore <noreply@example.com>"; required with --smtp-url`)
+	f.DurationVar(&cfg.SimStepDelay, "sim-step-delay", app.DefaultSimStepDelay, "how long the simulated hardware stays in each provisioning state (DEPLOYING, DEPLOY_WAIT, ...); 0 finishes every operation at once")
+	f.DurationVar(&cfg.JobTimeout, "job-timeout", jobs.DefaultJobTimeout, "how long one attempt of a durable job (install, power, ...) may run")
+	f.DurationVar(&cfg.JobRescueAfter, "job-rescue-after", jobs.DefaultRescueStuckJobsAfter, "how long a job may stay running before it is taken for the leftover of a crashed process and run again; more than --job-timeout")
+	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxies", nil, "reverse proxies whose X-Forwarded-For header gives the caller's IP address in the audit log: comma-separated CIDR prefixes or addresses (10.0.0.0/8,192.0.2.1); empty means the header is ignored")
 	bindEnv(cmd)
 	return cmd
 }

@@ -14,7 +14,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gpcore/gpcore/internal/audit"
+	"github.com/gpcore/gpcore/internal/jobs"
 	"github.com/gpcore/gpcore/internal/mail"
+	"github.com/gpcore/gpcore/internal/notify"
 	"github.com/gpcore/gpcore/internal/store"
 	"github.com/gpcore/gpcore/internal/version"
 )
@@ -27,6 +30,12 @@ type App struct {
 	handler http.Handler
 	// relay delivers queued mail while Serve runs.
 	relay *mail.Relay
+	// audit is the audit log; Serve runs its writer.
+	audit *audit.Log
+	// hub carries change notifications and queue works the durable jobs,
+	// both while Serve runs (startBackground).
+	hub   *notify.Hub
+	queue *jobs.Queue
 }
 
 // New opens and migrates the database, seeds an empty catalog, makes sure an
@@ -61,6 +70,10 @@ func openMigrated(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB,
 		_ = db.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
+	if err := jobs.Migrate(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("migrate job queue: %w", err)
+	}
 	if cfg.Database == "" {
 		log.Info("database ready", "dialect", db.Dialect.String(), "file", filepath.Join(cfg.DataDir, store.SQLiteFile))
 	} else {
@@ -89,31 +102,33 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	relayDone := make(chan struct{})
-	go func() {
-		defer close(relayDone)
-		_ = a.relay.Run(relayCtx) // returns nil when stopped
-	}()
-	defer func() {
-		stopRelay()
-		<-relayDone
-	}()
+	defer a.background(ctx, "mail relay", a.relay.Run)()
+	// Stopped after the server has shut down, when no call records any more;
+	// the writer then writes everything still queued.
+	defer a.background(ctx, "audit log writer", a.audit.Run)()
+	if err := a.startBackground(ctx); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("serving", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL, "version", version.String())
 	select {
 	case err := <-errc:
+		a.stopBackground(context.WithoutCancel(ctx))
 		return err
 	case <-ctx.Done():
 	}
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	// The hub first: stopping it ends the notification streams, which
+	// Shutdown would otherwise wait for until its deadline.
+	a.stopHub(sctx)
 	err := srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = srv.Close()
 	}
+	a.stopQueue(sctx)
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		return serr
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gpcore/gpcore/internal/billing"
 	"github.com/gpcore/gpcore/internal/billing/lago"
@@ -9,10 +10,16 @@ import (
 )
 
 // buildBilling creates the billing service with the configured payment
-// provider and plan catalog, and the HTTP routes the provider needs: Stripe's
-// webhook, or the built-in test provider's card confirmation.
+// provider, plan catalog and seller (the operator its invoices name), and
+// the HTTP routes the provider needs: Stripe's webhook, or the built-in test
+// provider's card confirmation.
 func (a *App) buildBilling() (*billing.Service, map[string]http.Handler, error) {
-	cfg := billing.Config{Logger: a.log}
+	cfg := billing.Config{Logger: a.log, Seller: billing.Seller{
+		Name:    a.cfg.SellerName,
+		Address: strings.ReplaceAll(a.cfg.SellerAddress, `\n`, "\n"),
+		VATID:   a.cfg.SellerVATID,
+		Country: a.cfg.SellerCountry,
+	}}
 	if a.cfg.SellerCountry != "" {
 		cfg.TaxRule = billing.VATRule{SellerCountry: a.cfg.SellerCountry}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,12 +50,31 @@ type Config struct {
 	// SellerCountry is the operator's ISO 3166-1 country for the VAT rule;
 	// empty means DE.
 	SellerCountry string
+	// SellerName, SellerAddress (lines separated by newlines) and
+	// SellerVATID name the operator on invoices; an empty name means
+	// billing.DefaultSellerName.
+	SellerName, SellerAddress, SellerVATID string
 	// StripeSecretKey and StripeWebhookSecret switch payments from the
 	// built-in test provider to Stripe; both or neither.
 	StripeSecretKey, StripeWebhookSecret string
 	// LagoURL and LagoAPIKey make Lago the plan catalog; empty means the
 	// built-in catalog.
 	LagoURL, LagoAPIKey string
+	// SimStepDelay is how long the simulated hardware stays in each state an
+	// operation passes through (DefaultSimStepDelay is the flag's default);
+	// zero finishes every operation at once, as tests want.
+	SimStepDelay time.Duration
+	// JobTimeout bounds one attempt of a durable job, and JobRescueAfter is
+	// how long a job may stay running before it is taken for the leftover of
+	// a crashed process and run again; zero means jobs.DefaultJobTimeout and
+	// jobs.DefaultRescueStuckJobsAfter.
+	JobTimeout, JobRescueAfter time.Duration
+	// TrustedProxies are the reverse proxies (CIDR prefixes or addresses)
+	// whose X-Forwarded-For header names the caller's address in the audit
+	// log; empty means the header is ignored.
+	TrustedProxies []string
+	// trustedProxies is TrustedProxies parsed by validate.
+	trustedProxies []netip.Prefix
 }
 
 // DefaultDataDir is $XDG_DATA_HOME/gpcore, or ~/.local/share/gpcore.
@@ -92,6 +112,16 @@ func (c *Config) validate() error {
 		c.PublicURL = "http://" + c.Listen
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	var err error
+	if c.trustedProxies, err = parseTrustedProxies(c.TrustedProxies); err != nil {
+		return err
+	}
+	if c.SimStepDelay < 0 {
+		return fmt.Errorf("--sim-step-delay %s: must not be negative", c.SimStepDelay)
+	}
+	if c.JobTimeout < 0 || c.JobRescueAfter < 0 {
+		return fmt.Errorf("--job-timeout %s, --job-rescue-after %s: must not be negative", c.JobTimeout, c.JobRescueAfter)
+	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 20 * time.Second
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 )
@@ -48,6 +49,23 @@ type Principal struct {
 	Roles []string
 	// Email is the person's e-mail address; empty for clients.
 	Email string
+	// Token is what the access token says about itself.
+	Token Token
+}
+
+// Token is what an access token says about itself, beyond whom it speaks
+// for; the audit log records it with every call.
+type Token struct {
+	// ID is the token's jti claim.
+	ID string
+	// Issuer is its iss claim.
+	Issuer string
+	// Type is its typ claim ("Bearer").
+	Type string
+	// IssuedAt is its iat claim; zero when the token has none.
+	IssuedAt time.Time
+	// ExpiresAt is its exp claim.
+	ExpiresAt time.Time
 }
 
 // Verifier checks a bearer token and says whom it speaks for. A token that is
@@ -103,6 +121,13 @@ func (c *claims) principal() *Principal {
 		ClientID: c.AuthorizedParty,
 		Kind:     PrincipalUser,
 		Email:    c.Email,
+		Token:    Token{ID: c.ID, Issuer: c.Issuer, Type: c.Type},
+	}
+	if c.IssuedAt != nil {
+		p.Token.IssuedAt = c.IssuedAt.Time().UTC()
+	}
+	if c.Expiry != nil {
+		p.Token.ExpiresAt = c.Expiry.Time().UTC()
 	}
 	if c.RealmAccess != nil {
 		p.Roles = c.RealmAccess.Roles

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestClaimsPrincipal maps access tokens as Keycloak writes them.
@@ -47,6 +48,29 @@ func TestClaimsPrincipal(t *testing.T) {
 				t.Fatalf("principal = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestClaimsPrincipalToken: the principal carries the token's own claims, for
+// the audit log; a token without iat has a zero IssuedAt.
+func TestClaimsPrincipalToken(t *testing.T) {
+	var c claims
+	payload := `{"sub":"f1","azp":"gpcore-cli","typ":"Bearer","jti":"j-1","iss":"https://id.example.com/realms/gpcore","iat":1700000000,"exp":1700000900}`
+	if err := json.Unmarshal([]byte(payload), &c); err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	want := Token{ID: "j-1", Issuer: "https://id.example.com/realms/gpcore", Type: "Bearer",
+		IssuedAt: time.Unix(1700000000, 0).UTC(), ExpiresAt: time.Unix(1700000900, 0).UTC()}
+	if got := c.principal().Token; got != want {
+		t.Fatalf("token = %+v, want %+v", got, want)
+	}
+
+	c = claims{}
+	if err := json.Unmarshal([]byte(`{"sub":"f1","typ":"Bearer","exp":1700000900}`), &c); err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	if got := c.principal().Token; !got.IssuedAt.IsZero() || got.ExpiresAt.IsZero() {
+		t.Fatalf("token without iat = %+v", got)
 	}
 }
 

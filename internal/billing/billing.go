@@ -30,15 +30,24 @@ type Config struct {
 	// has no default plan code of their own (users.default_plan_code)
 	// (PlanGPCore if empty).
 	DefaultPlanCode string
+	// Seller is the operator as its invoices name it (DefaultSellerName
+	// and the tax rule's seller country where empty).
+	Seller Seller
 	// Logger gets what cannot be returned: a provider clean-up that failed
-	// after a profile was deleted (slog.Default() if nil).
+	// after a profile was deleted, a bill that could not be closed or
+	// charged (slog.Default() if nil).
 	Logger *slog.Logger
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }
 
-// Service manages billing profiles, their credit cards and plan codes, and
-// answers the project domain's billing questions (see BillingState).
+// DefaultSellerName names the operator on invoices when Config.Seller has
+// no name.
+const DefaultSellerName = "gpcore"
+
+// Service manages billing profiles, their credit cards and plan codes,
+// meters the nodes and bills them (see Sweep), and answers the project
+// domain's billing questions (see BillingState and DeletionGuard).
 type Service struct {
 	db  *store.DB
 	cfg Config
@@ -61,6 +70,15 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 		if err := r.check(); err != nil {
 			return nil, fmt.Errorf("billing: %w", err)
 		}
+		if cfg.Seller.Country == "" {
+			cfg.Seller.Country = r.SellerCountry
+		}
+	}
+	if cfg.Seller.Name == "" {
+		cfg.Seller.Name = DefaultSellerName
+	}
+	if cfg.Seller.Country == "" {
+		cfg.Seller.Country = DefaultSellerCountry
 	}
 	if cfg.DefaultPlanCode == "" {
 		cfg.DefaultPlanCode = PlanGPCore

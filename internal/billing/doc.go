@@ -1,8 +1,10 @@
-// Package billing owns who pays and how: customers' billing profiles, their
-// credit cards (held by a payment provider), the plan codes of profiles, and
-// the billing state projects are locked by. It keeps the tables of migration
-// 00005_billing.sql and reads (never writes) users, user_tags, countries and
-// projects.
+// Package billing owns who pays, how, and for what: customers' billing
+// profiles, their credit cards (held by a payment provider), the plan codes
+// of profiles, the billing state projects are locked by, the metering of
+// nodes and the monthly bills. It keeps the tables of migrations
+// 00005_billing.sql and 00008_metering_bills.sql (node usage through
+// internal/billing/usage) and reads (never writes) users, user_tags,
+// countries, projects, project_members and nodes.
 //
 // # Billing profiles
 //
@@ -46,11 +48,44 @@
 // or Lago through internal/billing/lago) and change a profile's code to one
 // of them.
 //
-// # Project locks
+// # Metering
+//
+// The node domain records every node's life in the transactions that order,
+// re-bill and destroy it (internal/billing/usage); internal/billing/metering
+// turns it into what is due: per started hour, per month in advance, per
+// licence month, in billing periods that are calendar months in the payer's
+// time zone (the owner of the project's billing profile). ProjectUsage
+// reports the current period of a project so far.
+//
+// # Bills
+//
+// Sweep, run by the periodic job billing_sweep (AddWorkers, PeriodicJobs)
+// every SweepInterval on whichever replica leads River, closes the billing
+// periods that have ended: per billing profile and currency, one bill per
+// calendar month with usage, holding every line due in it that no bill
+// holds yet (see closeProfile), numbered from one gapless series
+// (bill_counters, incremented in the bill's own transaction). A bill's
+// amounts are integer minor units: net is the sum of its lines, tax is net
+// times the profile's tax rate rounded half away from zero once per bill
+// (money.ApplyRate, gpcore's only rounding of money), gross = net + tax, and
+// total = gross - credit. gpcore keeps no credit ledger yet, so credit is 0.
+// A bill is immutable once issued: the buyer and seller it names are copies,
+// and only its payment columns are ever updated.
+//
+// The sweep then charges the bill (ChargePending) to the profile's default
+// card; its status follows the payment provider: PENDING until it answers
+// (or, for owners with the tag NO_CREDIT_CARD, until paid by transfer),
+// SUCCEEDED, or FAILED (declined, no card). A failed bill is charged again
+// once the profile has another default card; until then its projects are
+// locked (SUBSCRIPTION_NOT_ACTIVE). BillPDF renders the invoice
+// (internal/billing/invoice).
+//
+// # Project locks and deletion
 //
 // Service implements project.BillingState: CheckProfile lets a user link
 // only their own profiles, and Locks reports a project's payment method and
 // subscription (see Locks for what a subscription is in gpcore).
+// DeletionGuard keeps a project with unpaid bills or unbilled usage.
 //
 // # Concurrency
 //

@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,13 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// Set moves the clock to t (forward or back).
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
 // env is a billing service on a fresh database with the embedded catalog
 // (its countries), the identity service that makes users and a project
 // service whose BillingState is the billing service.
@@ -61,6 +69,9 @@ func newEnv(t *testing.T, cfg billing.Config) *env {
 		t.Fatalf("identity.New: %v", err)
 	}
 	cfg.Now = clk.Now
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	b, err := billing.New(db, cfg)
 	if err != nil {
 		t.Fatalf("billing.New: %v", err)

@@ -231,8 +231,9 @@ func (s *Service) UpdateProfile(ctx context.Context, userID, id string, in Profi
 }
 
 // DeleteProfile deletes userID's billing profile id with its cards, and then
-// the customer at the payment provider. Refusals: NotFound for a profile
-// that is not the caller's, FailedPrecondition while a project uses it.
+// the customer at the payment provider; its paid bills stay the owner's.
+// Refusals: NotFound for a profile that is not the caller's,
+// FailedPrecondition while a project uses it or a bill of it is unpaid.
 func (s *Service) DeleteProfile(ctx context.Context, userID, id string) error {
 	var customerRef string
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -246,6 +247,13 @@ func (s *Service) DeleteProfile(ctx context.Context, userID, id string) error {
 		}
 		if n > 0 {
 			return fault.Precondition("the billing profile is used by %d project(s): link them to another billing profile first", n)
+		}
+		unpaid, err := unpaidBills(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if unpaid > 0 {
+			return fault.Precondition("the billing profile has %d unpaid bill(s)", unpaid)
 		}
 		if _, err := tx.NewDelete().Model((*profileRow)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
 			return fmt.Errorf("delete profile: %w", err)

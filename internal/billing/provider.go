@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/gpcore/gpcore/internal/catalog"
 )
 
 // Provider is a payment provider: it holds the customers' cards, and gpcore
@@ -34,6 +36,49 @@ type Provider interface {
 	// RemoveCustomer removes customerRef and its cards at the provider, once
 	// its billing profile is deleted.
 	RemoveCustomer(ctx context.Context, customerRef string) error
+	// Charge takes a bill's total from a card, off session. An error means
+	// the outcome is unknown (the provider could not be reached): the
+	// charge is asked for again later with the same Key, which the provider
+	// charges at most once. A decline is not an error but an outcome.
+	Charge(ctx context.Context, c Charge) (ChargeResult, error)
+}
+
+// Charge is a payment gpcore asks a provider for.
+type Charge struct {
+	// CustomerRef is the provider's customer, CardRef the card to charge.
+	CustomerRef, CardRef string
+	// Amount is in minor units of Currency.
+	Amount   int64
+	Currency catalog.Currency
+	// Key identifies the payment (the bill): asked twice, the provider
+	// charges once and answers the same.
+	Key string
+	// Description is shown on the payment at the provider.
+	Description string
+}
+
+// ChargeOutcome is how a charge ended.
+type ChargeOutcome string
+
+// The outcomes of a charge.
+const (
+	// ChargeSucceeded: the money is taken.
+	ChargeSucceeded ChargeOutcome = "SUCCEEDED"
+	// ChargeDeclined: the card was declined, or needs its holder.
+	ChargeDeclined ChargeOutcome = "DECLINED"
+	// ChargePending: the provider is still processing it and will tell by
+	// webhook (Service.SettlePayment).
+	ChargePending ChargeOutcome = "PENDING"
+)
+
+// ChargeResult is a provider's answer to a charge.
+type ChargeResult struct {
+	// Ref identifies the payment at the provider (a Stripe PaymentIntent
+	// id); empty when the provider made none.
+	Ref     string
+	Outcome ChargeOutcome
+	// Reason says why a charge was declined.
+	Reason string
 }
 
 // Payer is the billing profile a card is being added to, as a provider sees

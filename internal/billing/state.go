@@ -43,8 +43,10 @@ func (s *Service) CheckProfile(ctx context.Context, db bun.IDB, userID, profileI
 //     subscription: LockMissingPaymentProfile and LockMissingSubscription. A
 //     project without a billing profile lacks them too.
 //   - It is active while that way to pay works: a default card that has
-//     expired makes it LockSubscriptionNotActive (for an owner without
-//     NO_CREDIT_CARD) until another card becomes the default.
+//     expired, or a bill whose payment failed, makes it
+//     LockSubscriptionNotActive (for an owner without NO_CREDIT_CARD) until
+//     another card becomes the default (which retries the failed bills,
+//     see ChargePending) and no bill is failed.
 //
 // A project whose profile has a valid default card, or whose owner needs
 // none, has no billing lock.
@@ -77,6 +79,15 @@ func (s *Service) Locks(ctx context.Context, db bun.IDB, _, profileID string) ([
 	case len(defaults) == 0:
 		return missing, nil
 	case !s.now().Before(defaults[0].ExpiresAt):
+		return []project.LockReason{project.LockSubscriptionNotActive}, nil
+	}
+	failed, err := db.NewSelect().Model((*billRow)(nil)).
+		Where("billing_profile_id = ?", profileID).Where("status = ?", BillFailed).
+		Exists(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("billing: locks: failed bills of %s: %w", profileID, err)
+	}
+	if failed {
 		return []project.LockReason{project.LockSubscriptionNotActive}, nil
 	}
 	return nil, nil

@@ -33,6 +33,8 @@ const TestProviderName = "test"
 //	tok_discover                           DISCOVER ending 1117
 //	tok_diners                             DINERS_CLUB ending 0004
 //	tok_jcb                                JCB ending 0505
+//	tok_chargeCustomerFail                 VISA ending 0341: added, but every
+//	                                       charge is declined (card_declined)
 //	tok_chargeDeclined                     declined: card_declined
 //	tok_chargeDeclinedInsufficientFunds    declined: insufficient_funds
 //	tok_chargeDeclinedExpiredCard          declined: expired_card
@@ -41,6 +43,11 @@ const TestProviderName = "test"
 // years after the year they are added in. A declined token is
 // FailedPrecondition naming the field "payment_method", any other token
 // InvalidArgument.
+//
+// Charge succeeds on every accepted card but tok_chargeCustomerFail's,
+// which it declines: bills charged to it fail, as with Stripe's test card
+// of that name. The payment's reference is derived from the charge's key,
+// so a repeated charge answers the same.
 type TestProvider struct{}
 
 // Name implements Provider.
@@ -66,22 +73,39 @@ func (TestProvider) RemoveCard(context.Context, string) error { return nil }
 // RemoveCustomer implements Provider; the test provider holds no customers.
 func (TestProvider) RemoveCustomer(context.Context, string) error { return nil }
 
+// Charge implements Provider: succeeded, or declined for a card of the token
+// tok_chargeCustomerFail.
+func (TestProvider) Charge(_ context.Context, c Charge) (ChargeResult, error) {
+	ref := "pay_test_" + c.Key
+	if strings.HasPrefix(c.CardRef, testFailingCardPrefix) {
+		return ChargeResult{Ref: ref, Outcome: ChargeDeclined, Reason: "card_declined (test card tok_chargeCustomerFail)"}, nil
+	}
+	return ChargeResult{Ref: ref, Outcome: ChargeSucceeded}, nil
+}
+
+// testFailingCardPrefix starts the references of the cards whose charges
+// the test provider declines.
+const testFailingCardPrefix = "card_test_chargefail_"
+
 // testCard is an accepted test token's card.
 type testCard struct {
 	brand CardBrand
 	last4 string
+	// failsCharges makes the card's charges be declined.
+	failsCharges bool
 }
 
 // testCards are the accepted test tokens (see TestProvider).
 var testCards = map[string]testCard{
-	"tok_visa":             {CardBrandVisa, "4242"},
-	"tok_visa_debit":       {CardBrandVisa, "5556"},
-	"tok_mastercard":       {CardBrandMastercard, "4444"},
-	"tok_mastercard_debit": {CardBrandMastercard, "8210"},
-	"tok_amex":             {CardBrandAmex, "8431"},
-	"tok_discover":         {CardBrandDiscover, "1117"},
-	"tok_diners":           {CardBrandDinersClub, "0004"},
-	"tok_jcb":              {CardBrandJCB, "0505"},
+	"tok_visa":               {CardBrandVisa, "4242", false},
+	"tok_visa_debit":         {CardBrandVisa, "5556", false},
+	"tok_mastercard":         {CardBrandMastercard, "4444", false},
+	"tok_mastercard_debit":   {CardBrandMastercard, "8210", false},
+	"tok_amex":               {CardBrandAmex, "8431", false},
+	"tok_discover":           {CardBrandDiscover, "1117", false},
+	"tok_diners":             {CardBrandDinersClub, "0004", false},
+	"tok_jcb":                {CardBrandJCB, "0505", false},
+	"tok_chargeCustomerFail": {CardBrandVisa, "0341", true},
 }
 
 // testDeclines are the declining test tokens and their decline codes.
@@ -117,8 +141,12 @@ func (s *Service) ConfirmTestCard(ctx context.Context, setupID, token string) (C
 	if !ok {
 		return Card{}, fault.Invalid("payment_method", "%q is not a test card token (tok_visa, tok_mastercard, ... see the billing package documentation)", token)
 	}
+	ref := "card_test_" + rand.Text()
+	if c.failsCharges {
+		ref = testFailingCardPrefix + rand.Text()
+	}
 	return s.CompleteCardSetup(ctx, TestProviderName, setupID, ProviderCard{
-		Ref:              "card_test_" + rand.Text(),
+		Ref:              ref,
 		Brand:            c.brand,
 		Last4:            c.last4,
 		ExpMonth:         12,

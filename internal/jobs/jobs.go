@@ -74,6 +74,9 @@ type Config struct {
 	// PollInterval is how often to look for jobs when no notification came.
 	// Defaults to River's (one second).
 	PollInterval time.Duration
+	// PeriodicJobs are inserted on a schedule (river.NewPeriodicJob) by the
+	// replica that is River's leader; their kinds need workers too.
+	PeriodicJobs []*river.PeriodicJob
 }
 
 // Queue inserts jobs into the database and works them. It is safe for
@@ -125,6 +128,7 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		Logger:               slog.New(minLevel{slog.LevelWarn, log.Handler()}),
 		MaxAttempts:          maxAttempts,
 		Middleware:           []rivertype.Middleware{&logMiddleware{log: log, interrupting: interrupting}},
+		PeriodicJobs:         cfg.PeriodicJobs,
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		RescueStuckJobsAfter: rescueAfter,
 		RetryPolicy:          cfg.RetryPolicy,

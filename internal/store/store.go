@@ -131,8 +131,14 @@ func openSQLite(dataDir string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open SQLite: %w", err)
 	}
+	// Keep connections: a new SQLite connection re-reads the whole schema, and
+	// database/sql's default of 2 idle ones closes and reopens them under load.
+	sqldb.SetMaxIdleConns(sqliteIdleConns)
 	return &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: SQLite}, nil
 }
+
+// sqliteIdleConns is how many SQLite connections stay open between uses.
+const sqliteIdleConns = 32
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	pcfg, err := pgxpool.ParseConfig(dsn)

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -29,6 +30,7 @@ import (
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	"github.com/gpcore/gpcore/internal/app"
+	"github.com/gpcore/gpcore/internal/audit"
 	"github.com/gpcore/gpcore/internal/mail/mailtest"
 	"github.com/gpcore/gpcore/internal/store/storetest"
 )
@@ -45,12 +47,15 @@ type Server struct {
 	Output string
 	// Mail holds every mail the server sent.
 	Mail *mailtest.Mailbox
+
+	app *app.App
 }
 
 var operatorRE = regexp.MustCompile(`e-mail:\s+(\S+)\s+password:\s+(\S+)`)
 
-// Start runs a server for the duration of t.
-func Start(t testing.TB) *Server {
+// Start runs a server for the duration of t; options change its
+// configuration before it starts.
+func Start(t testing.TB, options ...func(*app.Config)) *Server {
 	t.Helper()
 	dbcfg := storetest.NewConfig(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -65,6 +70,9 @@ func Start(t testing.TB) *Server {
 		Database:   dbcfg.DSN,
 		LogLevel:   "warn",
 		LogFormat:  "text",
+	}
+	for _, o := range options {
+		o(&cfg)
 	}
 	var out bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -84,13 +92,29 @@ func Start(t testing.TB) *Server {
 			t.Errorf("close: %v", err)
 		}
 	})
-	s := &Server{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Output: out.String(), Mail: mailbox}
+	s := &Server{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Output: out.String(), Mail: mailbox, app: a}
 	if m := operatorRE.FindStringSubmatch(s.Output); m != nil {
 		s.OperatorEmail, s.OperatorPassword = m[1], m[2]
 	} else {
 		t.Fatalf("no operator credentials in the first start's output:\n%s", s.Output)
 	}
 	return s
+}
+
+// AuditLog returns the audit log entries f selects, newest first, once
+// everything recorded so far is written.
+func (s *Server) AuditLog(t testing.TB, f audit.Filter) []audit.Entry {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.app.AuditLog().Flush(ctx); err != nil {
+		t.Fatalf("flush the audit log: %v", err)
+	}
+	entries, err := s.app.AuditLog().List(ctx, f)
+	if err != nil {
+		t.Fatalf("list the audit log: %v", err)
+	}
+	return entries
 }
 
 // HTTPClient is a client that speaks HTTP/1.1 and, for gRPC, h2c.

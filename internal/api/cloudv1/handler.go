@@ -16,9 +16,12 @@ import (
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	"github.com/gpcore/gpcore/internal/api/apiconv"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
+	"github.com/gpcore/gpcore/internal/billing"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/identity"
 	"github.com/gpcore/gpcore/internal/keyring"
+	"github.com/gpcore/gpcore/internal/node"
+	"github.com/gpcore/gpcore/internal/notify"
 	"github.com/gpcore/gpcore/internal/project"
 )
 
@@ -29,11 +32,18 @@ type Handler struct {
 	projects *project.Service
 	keys     *keyring.Service
 	users    *identity.Service
+	nodes    *node.Service
+	// hub feeds SubscribeNotifications.
+	hub *notify.Hub
+	// billing answers usage and bills.
+	billing *billing.Service
 }
 
 // New returns the v1 CloudService handler.
-func New(cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, users *identity.Service) *Handler {
-	return &Handler{catalog: cat, projects: projects, keys: keys, users: users}
+func New(cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, users *identity.Service,
+	nodes *node.Service, hub *notify.Hub, bill *billing.Service,
+) *Handler {
+	return &Handler{catalog: cat, projects: projects, keys: keys, users: users, nodes: nodes, hub: hub, billing: bill}
 }
 
 // actOnID answers the calls whose request is just the id of one object and

@@ -16,6 +16,8 @@ import (
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	cloudv2 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2/cloudv2connect"
+	paymentv1 "github.com/gpcore/gpcore/gen/gpcore/api/payment/v1"
+	"github.com/gpcore/gpcore/gen/gpcore/api/payment/v1/paymentv1connect"
 	"github.com/gpcore/gpcore/internal/sshkey/sshkeytest"
 	"github.com/gpcore/gpcore/internal/testserver"
 )
@@ -87,10 +89,21 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	datacenterID := dcs.Msg.GetDatacenters()[0].GetId()
+	aliceCompany, aliceVAT := "Alice's company", "DE123456789"
+	profile, err := paymentv1connect.NewPaymentServiceClient(testserver.H2CClient(), s.URL, testserver.ClientOptions(alice.Token)...).
+		CreateBillingProfile(ctx, connect.NewRequest(&paymentv1.CreateBillingProfileRequest{
+			Name: "Alice", Company: &aliceCompany, VatId: &aliceVAT, CountryCode: "DE", Street: "Alice's street 1", City: "Berlin",
+			Postcode: "10115", BillingEmail: alice.Email,
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	profileID := profile.Msg.GetBillingProfile().GetId()
+	const unknownBill = "0b5e2f0c-9d7a-4a43-8f1e-3c6d2b9a7e55"
 	before := snapshot(t, ac, project.GetId(), other.GetId())
 
 	// Words of A's that no answer to B may contain.
-	secrets := []string{secretName, "Alice's deletable", alice.Email, member.Email, invitee.Email, "alice@home"}
+	secrets := []string{secretName, "Alice's deletable", alice.Email, member.Email, invitee.Email, "alice@home", aliceCompany, "Alice's street"}
 	const unknown = "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"
 	covered := map[string]bool{}
 
@@ -167,6 +180,36 @@ func TestIsolation(t *testing.T) {
 					_, err := b.DeleteUserSSHKey(ctx, connect.NewRequest(&cloudv1.DeleteUserSSHKeyRequest{Id: id}))
 					return err
 				}},
+				{cloudv1connect.CloudServiceGetProjectUsageProcedure, project.GetId(), func(id string) error {
+					_, err := b.GetProjectUsage(ctx, connect.NewRequest(&cloudv1.GetProjectUsageRequest{Id: id, Detailed: true}))
+					return err
+				}},
+				// A's billing profile; B with A's bill ids under B's own
+				// profile is TestBillsAreTheOwners.
+				{cloudv1connect.CloudServiceListBillingProfileBillsProcedure, profileID, func(id string) error {
+					_, err := b.ListBillingProfileBills(ctx, connect.NewRequest(&cloudv1.ListBillingProfileBillsRequest{Id: id}))
+					return err
+				}},
+				{cloudv2connect.CloudServiceListBillingProfileBillsProcedure, profileID, func(id string) error {
+					_, err := b2.ListBillingProfileBills(ctx, connect.NewRequest(&cloudv2.ListBillingProfileBillsRequest{Id: id}))
+					return err
+				}},
+				{cloudv1connect.CloudServiceListBillingProfileProjectsProcedure, profileID, func(id string) error {
+					_, err := b.ListBillingProfileProjects(ctx, connect.NewRequest(&cloudv1.ListBillingProfileProjectsRequest{Id: id}))
+					return err
+				}},
+				{cloudv2connect.CloudServiceListBillingProfileProjectsProcedure, profileID, func(id string) error {
+					_, err := b2.ListBillingProfileProjects(ctx, connect.NewRequest(&cloudv2.ListBillingProfileProjectsRequest{Id: id}))
+					return err
+				}},
+				{cloudv1connect.CloudServiceGetBillingProfileBillDetailsProcedure, profileID, func(id string) error {
+					_, err := b.GetBillingProfileBillDetails(ctx, connect.NewRequest(&cloudv1.GetBillingProfileBillDetailsRequest{Id: id, BillId: unknownBill}))
+					return err
+				}},
+				{cloudv1connect.CloudServiceGetBillingProfileBillPdfProcedure, profileID, func(id string) error {
+					_, err := b.GetBillingProfileBillPdf(ctx, connect.NewRequest(&cloudv1.GetBillingProfileBillPdfRequest{Id: id, BillId: unknownBill}))
+					return err
+				}},
 			}
 			for _, c := range calls {
 				covered[c.procedure] = true
@@ -205,7 +248,8 @@ func TestIsolation(t *testing.T) {
 
 // unimplementedUnlessCovered guards TestIsolation against new methods: every
 // CloudService (v1 and v2) method whose request has an id or project_id
-// field must be one the test covers, or not built yet (Unimplemented).
+// field must be one the test covers (or TestNodeIsolation does, for the
+// node methods), or not built yet (Unimplemented).
 func unimplementedUnlessCovered(t *testing.T, s *testserver.Server, token string, covered map[string]bool) {
 	t.Helper()
 	conn := s.GRPCConn(t, token)
@@ -221,7 +265,7 @@ func unimplementedUnlessCovered(t *testing.T, s *testserver.Server, token string
 			m := methods.Get(i)
 			fields := m.Input().Fields()
 			procedure := "/" + string(service) + "/" + string(m.Name())
-			if m.IsStreamingClient() || m.IsStreamingServer() || covered[procedure] ||
+			if m.IsStreamingClient() || m.IsStreamingServer() || covered[procedure] || nodeIsolationProcedures[procedure] ||
 				(fields.ByName("id") == nil && fields.ByName("project_id") == nil) {
 				continue
 			}

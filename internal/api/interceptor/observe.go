@@ -1,6 +1,7 @@
 // Package interceptor holds the Connect interceptors every API surface runs:
-// metrics, request logging, error mapping and the per-method authorization
-// policy read from the gpcore.v1.api method option.
+// metrics, request ids and the audit log, request logging, error mapping and
+// the per-method authorization policy read from the gpcore.v1.api method
+// option.
 package interceptor
 
 import (
@@ -75,8 +76,9 @@ func codeOf(err error) string {
 	return connect.CodeOf(err).String()
 }
 
-// Logging writes one structured line per RPC: procedure, code, duration and
-// peer; server errors at error level, client errors at info, successes at debug.
+// Logging writes one structured line per RPC: procedure, code, duration,
+// peer and, inside Audit, the request id; server errors at error level,
+// client errors at info, successes at debug.
 type Logging struct{ Log *slog.Logger }
 
 func (l Logging) log(ctx context.Context, procedure, peer string, start time.Time, err error) {
@@ -89,7 +91,7 @@ func (l Logging) log(ctx context.Context, procedure, peer string, start time.Tim
 		}
 	}
 	l.Log.Log(ctx, level, "rpc", "procedure", procedure, "code", codeOf(err),
-		"duration", time.Since(start), "peer", peer)
+		"duration", time.Since(start), "peer", peer, "request_id", RequestID(ctx))
 }
 
 // WrapUnary implements connect.Interceptor.

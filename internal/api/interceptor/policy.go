@@ -97,6 +97,7 @@ func (p *Policy) authorize(ctx context.Context, spec connect.Spec, header map[st
 		}
 		return nil, err
 	}
+	noteCaller(ctx, principal) // for the audit log, refused or not
 	switch s.GetAuthorizationType() {
 	case gpcorev1.AuthorizationType_AUTHORIZATION_TYPE_CLIENT:
 		if principal.Kind != auth.PrincipalClient {

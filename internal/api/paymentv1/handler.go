@@ -47,7 +47,7 @@ func (h *Handler) ListBillingProfiles(ctx context.Context, req *connect.Request[
 	}
 	out := make([]*cloudv1.BillingProfile, len(profiles))
 	for i, p := range profiles {
-		out[i] = profile(p)
+		out[i] = apiconv.BillingProfile(p)
 	}
 	return connect.NewResponse(&paymentv1.ListBillingProfilesResponse{
 		BillingProfiles: out, Pagination: apiconv.PageResponse(page, total), Total: total,
@@ -65,7 +65,7 @@ func (h *Handler) CreateBillingProfile(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymentv1.CreateBillingProfileResponse{BillingProfile: profile(p)}), nil
+	return connect.NewResponse(&paymentv1.CreateBillingProfileResponse{BillingProfile: apiconv.BillingProfile(p)}), nil
 }
 
 // UpdateBillingProfile replaces every field of one of the caller's billing
@@ -84,7 +84,7 @@ func (h *Handler) UpdateBillingProfile(ctx context.Context, req *connect.Request
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&paymentv1.UpdateBillingProfileResponse{BillingProfile: profile(p)}), nil
+	return connect.NewResponse(&paymentv1.UpdateBillingProfileResponse{BillingProfile: apiconv.BillingProfile(p)}), nil
 }
 
 // DeleteBillingProfile deletes one of the caller's billing profiles that no
@@ -224,32 +224,6 @@ func cardRef(profileID, cardID string) (string, string, error) {
 		return "", "", err
 	}
 	return profileID, cardID, nil
-}
-
-// profile maps a billing profile; a consumer's has no company.
-func profile(p billing.Profile) *cloudv1.BillingProfile {
-	out := &cloudv1.BillingProfile{
-		Id:           p.ID,
-		Name:         p.Name,
-		CountryCode:  p.CountryCode,
-		Street:       p.Street,
-		City:         p.City,
-		Postcode:     p.Postcode,
-		BillingEmail: p.BillingEmail,
-		TaxRate:      float32(p.TaxRate.Percent()),
-		CreatedAt:    apiconv.Time(p.CreatedAt),
-		UpdatedAt:    apiconv.Time(p.UpdatedAt),
-	}
-	if p.State != "" {
-		out.State = &p.State
-	}
-	if p.Company != "" {
-		out.Company = &cloudv1.BillingProfileCompany{Name: p.Company}
-		if p.VATID != "" {
-			out.Company.VatId = &p.VATID
-		}
-	}
-	return out
 }
 
 // creditCard maps a card: active is the profile's default card, valid one

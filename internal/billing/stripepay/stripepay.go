@@ -27,6 +27,9 @@
 //     PaymentMethod; deleting a billing profile deletes the customer. A card
 //     detached in Stripe's dashboard (payment_method.detached) disappears from
 //     gpcore too.
+//  5. Bills are charged to the default card with a PaymentIntent confirmed
+//     off session (Charge); one Stripe still processes is settled by the
+//     webhook's payment_intent.succeeded or payment_intent.payment_failed.
 //
 // The webhook answers 400 to anything unsigned or badly signed, 200 to
 // events it has handled or does not handle (and to setups gpcore does not

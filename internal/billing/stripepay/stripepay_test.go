@@ -48,6 +48,22 @@ func (f *fakeStripe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && path == "/v1/customers":
 		fmt.Fprint(w, `{"id":"cus_123","object":"customer"}`)
+	case r.Method == http.MethodPost && path == "/v1/payment_intents":
+		f.mu.Lock()
+		f.requests[len(f.requests)-1] += " idempotency-key=" + r.Header.Get("Idempotency-Key")
+		f.mu.Unlock()
+		switch r.PostForm.Get("payment_method") {
+		case "pm_fail":
+			w.WriteHeader(http.StatusPaymentRequired)
+			fmt.Fprint(w, `{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds",
+				"message":"Your card has insufficient funds.","payment_intent":{"id":"pi_fail","object":"payment_intent","status":"requires_payment_method"}}}`)
+		case "pm_amex":
+			fmt.Fprint(w, `{"id":"pi_processing","object":"payment_intent","status":"processing"}`)
+		case "pm_3ds":
+			fmt.Fprint(w, `{"id":"pi_3ds","object":"payment_intent","status":"requires_action"}`)
+		default:
+			fmt.Fprint(w, `{"id":"pi_ok","object":"payment_intent","status":"succeeded"}`)
+		}
 	case r.Method == http.MethodPost && path == "/v1/setup_intents":
 		n := len(f.requests)
 		fmt.Fprintf(w, `{"id":"seti_%d","object":"setup_intent","client_secret":"seti_%d_secret_abc","status":"requires_payment_method","customer":%q}`,

@@ -19,12 +19,16 @@ import (
 // smaller.
 const maxEventBytes = 1 << 20
 
-// Cards is what the webhook tells about cards: *billing.Service.
+// Cards is what the webhook tells about cards and payments:
+// *billing.Service.
 type Cards interface {
 	// CompleteCardSetup stores the card of a setup the provider confirmed.
 	CompleteCardSetup(ctx context.Context, provider, setupID string, card billing.ProviderCard) (billing.Card, error)
 	// CardRemovedAtProvider forgets a card the provider removed.
 	CardRemovedAtProvider(ctx context.Context, provider, cardRef string) error
+	// SettlePayment records the end of a payment the provider was
+	// processing.
+	SettlePayment(ctx context.Context, provider, paymentRef string, paid bool, reason string) error
 }
 
 // WebhookHandler serves Stripe's webhook (mounted at POST /webhooks/stripe):
@@ -99,6 +103,18 @@ func (p *Provider) handle(ctx context.Context, event stripe.Event, cards Cards, 
 			return nil
 		}
 		return cards.CardRemovedAtProvider(ctx, Name, pm.ID)
+	case stripe.EventTypePaymentIntentSucceeded, stripe.EventTypePaymentIntentPaymentFailed:
+		var pi stripe.PaymentIntent
+		if err := json.Unmarshal(event.Data.Raw, &pi); err != nil || pi.ID == "" {
+			log.WarnContext(ctx, "stripe webhook: payment intent without an id", "event", event.ID, "err", err)
+			return nil
+		}
+		paid := event.Type == stripe.EventTypePaymentIntentSucceeded
+		reason := ""
+		if pi.LastPaymentError != nil {
+			reason = declineReason(pi.LastPaymentError)
+		}
+		return cards.SettlePayment(ctx, Name, pi.ID, paid, reason)
 	}
 	return nil
 }

@@ -170,10 +170,16 @@ type server struct {
 	id string
 	// op is the operation last asked for; nil if none was since the sim took
 	// the server over from a recorded state.
-	op        *operation
-	state     catalog.ProvisionState
-	power     catalog.PowerState
-	lastError string
+	op *operation
+	// takenOverIn is the state the sim took the server over in, when an
+	// operation was under way then, until the server is next asked for
+	// something or reported settled: the first request for that operation
+	// is the one that put the server in that state (made before the sim
+	// heard of it), not a new one.
+	takenOverIn catalog.ProvisionState
+	state       catalog.ProvisionState
+	power       catalog.PowerState
+	lastError   string
 	// since is when the server entered state.
 	since time.Time
 	// plan is what the hardware does next: one event each time the current
@@ -303,6 +309,9 @@ func (d *Driver) GetState(ctx context.Context, s provision.Server) (provision.St
 	if err != nil {
 		return provision.State{}, err
 	}
+	if provision.Settled(srv.state) {
+		srv.takenOverIn = "" // the caller saw the operation end
+	}
 	return provision.State{Provision: srv.state, Power: srv.power, LastError: srv.lastError}, nil
 }
 
@@ -318,8 +327,14 @@ func (d *Driver) request(ctx context.Context, s provision.Server, op *operation)
 	if err != nil {
 		return err
 	}
-	if !provision.Settled(srv.state) && (srv.op == op || srv.op == nil && op.under(srv.state)) {
-		return nil // under way (srv.op is nil when the sim took over mid-way)
+	if in := srv.takenOverIn; in != "" {
+		srv.takenOverIn = ""
+		if op.under(in) {
+			return nil // the request that started the operation the sim took over, under way or over
+		}
+	}
+	if !provision.Settled(srv.state) && srv.op == op {
+		return nil // under way
 	}
 	start, err := provision.Transition(srv.state, op.event)
 	if err != nil {
@@ -351,6 +366,9 @@ func (d *Driver) lookup(s provision.Server) (*server, error) {
 			return nil, fmt.Errorf("sim: server %s: unknown to the sim, and no recorded state to start from (%q)", s.ID, s.ProvisionState)
 		}
 		srv = &server{id: s.ID, state: s.ProvisionState, power: s.PowerState, since: now}
+		if !provision.Settled(srv.state) {
+			srv.takenOverIn = srv.state
+		}
 		if !srv.power.Valid() || srv.power == catalog.PowerReset {
 			srv.power = catalog.PowerOn
 		}

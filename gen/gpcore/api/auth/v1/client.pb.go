@@ -119,13 +119,13 @@ var File_gpcore_api_auth_v1_client_proto protoreflect.FileDescriptor
 
 const file_gpcore_api_auth_v1_client_proto_rawDesc = "" +
 	"\n" +
-	"\x1fgpcore/api/auth/v1/client.proto\x12\x12gpcore.api.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egpcore/api/cloud/v1/user.proto\"\xb7\x02\n" +
+	"\x1fgpcore/api/auth/v1/client.proto\x12\x12gpcore.api.auth.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egpcore/api/cloud/v1/user.proto\"\xbc\x02\n" +
 	"\x06Client\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12G\n" +
-	"\x0fservice_account\x18\x04 \x01(\v2\x1e.gpcore.api.cloud.v1.BasicUserR\x0eserviceAccount\x12\x1b\n" +
-	"\x06secret\x18\x05 \x01(\tH\x00R\x06secret\x88\x01\x01\x12:\n" +
+	"\x0fservice_account\x18\x04 \x01(\v2\x1e.gpcore.api.cloud.v1.BasicUserR\x0eserviceAccount\x12 \n" +
+	"\x06secret\x18\x05 \x01(\tB\x03\x80\x01\x01H\x00R\x06secret\x88\x01\x01\x12:\n" +
 	"\n" +
 	"created_at\x18\xe8\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12:\n" +
 	"\n" +

@@ -475,11 +475,11 @@ const file_gpcore_api_auth_v1_requests_proto_rawDesc = "" +
 	"\x12ListClientsRequest\x12A\n" +
 	"\n" +
 	"pagination\x18\x01 \x01(\v2!.gpcore.type.v1.PaginationRequestR\n" +
-	"pagination\"\xa8\x01\n" +
+	"pagination\"\xb2\x01\n" +
 	"\x0fRegisterRequest\x12\x14\n" +
-	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\x12'\n" +
-	"\x0frecaptcha_token\x18\x03 \x01(\tR\x0erecaptchaToken\x12\x1d\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\x12\x1f\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\x80\x01\x01R\bpassword\x12,\n" +
+	"\x0frecaptcha_token\x18\x03 \x01(\tB\x03\x80\x01\x01R\x0erecaptchaToken\x12\x1d\n" +
 	"\n" +
 	"first_name\x18\x04 \x01(\tR\tfirstName\x12\x1b\n" +
 	"\tlast_name\x18\x05 \x01(\tR\blastName\"\x1b\n" +

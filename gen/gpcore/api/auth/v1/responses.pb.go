@@ -451,9 +451,9 @@ const file_gpcore_api_auth_v1_responses_proto_rawDesc = "" +
 	"\x10RegisterResponse\x12-\n" +
 	"\x04user\x18\x01 \x01(\v2\x19.gpcore.api.cloud.v1.UserR\x04user\x12<\n" +
 	"\x06tokens\x18\x02 \x01(\v2$.gpcore.api.cloud.v1.AccessTokenPairR\x06tokens\"\x1c\n" +
-	"\x1aResendConfirmEMailResponse\"3\n" +
-	"\x19ResetClientSecretResponse\x12\x16\n" +
-	"\x06secret\x18\x01 \x01(\tR\x06secret\"J\n" +
+	"\x1aResendConfirmEMailResponse\"8\n" +
+	"\x19ResetClientSecretResponse\x12\x1b\n" +
+	"\x06secret\x18\x01 \x01(\tB\x03\x80\x01\x01R\x06secret\"J\n" +
 	"\x14UpdateClientResponse\x122\n" +
 	"\x06client\x18\x01 \x01(\v2\x1a.gpcore.api.auth.v1.ClientR\x06clientB8Z6github.com/gpcore/gpcore/gen/gpcore/api/auth/v1;authv1b\x06proto3"
 

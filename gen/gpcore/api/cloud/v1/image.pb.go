@@ -1000,11 +1000,11 @@ const file_gpcore_api_cloud_v1_image_proto_rawDesc = "" +
 	"\x06_alias\"g\n" +
 	"\rImageChecksum\x12:\n" +
 	"\x04type\x18\x01 \x01(\x0e2&.gpcore.api.cloud.v1.ImageChecksumTypeR\x04type\x12\x1a\n" +
-	"\bchecksum\x18\x02 \x01(\tR\bchecksum\"B\n" +
+	"\bchecksum\x18\x02 \x01(\tR\bchecksum\"G\n" +
 	"\vImageUpload\x12\x1d\n" +
 	"\n" +
-	"upload_url\x18\x01 \x01(\tR\tuploadUrl\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"\xc6\x02\n" +
+	"upload_url\x18\x01 \x01(\tR\tuploadUrl\x12\x19\n" +
+	"\x05token\x18\x02 \x01(\tB\x03\x80\x01\x01R\x05token\"\xc6\x02\n" +
 	"\fImageVersion\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x1c\n" +

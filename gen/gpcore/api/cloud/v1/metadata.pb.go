@@ -459,7 +459,7 @@ var File_gpcore_api_cloud_v1_metadata_proto protoreflect.FileDescriptor
 
 const file_gpcore_api_cloud_v1_metadata_proto_rawDesc = "" +
 	"\n" +
-	"\"gpcore/api/cloud/v1/metadata.proto\x12\x13gpcore.api.cloud.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a gpcore/api/cloud/v1/server.proto\x1a\x1cgpcore/type/v1/ssh_key.proto\"\xa8\x04\n" +
+	"\"gpcore/api/cloud/v1/metadata.proto\x12\x13gpcore.api.cloud.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a gpcore/api/cloud/v1/server.proto\x1a\x1cgpcore/type/v1/ssh_key.proto\"\xad\x04\n" +
 	"\bMetadata\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x1a\n" +
@@ -471,8 +471,8 @@ const file_gpcore_api_cloud_v1_metadata_proto_rawDesc = "" +
 	"\x11availability_zone\x18\x06 \x01(\tR\x10availabilityZone\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\a \x01(\tR\tprojectId\x12\x1f\n" +
-	"\busername\x18\b \x01(\tH\x00R\busername\x88\x01\x01\x12\x1f\n" +
-	"\bpassword\x18\t \x01(\tH\x01R\bpassword\x88\x01\x01\x12\x18\n" +
+	"\busername\x18\b \x01(\tH\x00R\busername\x88\x01\x01\x12$\n" +
+	"\bpassword\x18\t \x01(\tB\x03\x80\x01\x01H\x01R\bpassword\x88\x01\x01\x12\x18\n" +
 	"\aflavour\x18\n" +
 	" \x01(\tR\aflavour\x121\n" +
 	"\bssh_keys\x18\v \x03(\v2\x16.gpcore.type.v1.SSHKeyR\asshKeys\x12M\n" +

@@ -691,17 +691,17 @@ const file_gpcore_api_cloud_v1_node_proto_rawDesc = "" +
 	"\x14NodeNetworkInterface\x12\x10\n" +
 	"\x03mac\x18\x01 \x01(\tR\x03mac\x12!\n" +
 	"\fip_addresses\x18\x02 \x03(\tR\vipAddresses\x124\n" +
-	"\x04type\x18\x03 \x01(\x0e2 .gpcore.api.cloud.v1.NetworkTypeR\x04type\"\xa4\x01\n" +
+	"\x04type\x18\x03 \x01(\x0e2 .gpcore.api.cloud.v1.NetworkTypeR\x04type\"\xa9\x01\n" +
 	"\x10NodeProvisioning\x12\x12\n" +
 	"\x04fqdn\x18\x01 \x01(\tR\x04fqdn\x12\x1b\n" +
 	"\tuser_data\x18\x02 \x01(\tR\buserData\x121\n" +
-	"\bssh_keys\x18\x03 \x03(\v2\x16.gpcore.type.v1.SSHKeyR\asshKeys\x12\x1f\n" +
-	"\bpassword\x18\x04 \x01(\tH\x00R\bpassword\x88\x01\x01B\v\n" +
-	"\t_password\"B\n" +
+	"\bssh_keys\x18\x03 \x03(\v2\x16.gpcore.type.v1.SSHKeyR\asshKeys\x12$\n" +
+	"\bpassword\x18\x04 \x01(\tB\x03\x80\x01\x01H\x00R\bpassword\x88\x01\x01B\v\n" +
+	"\t_password\"G\n" +
 	"\n" +
 	"RescueMode\x12\x18\n" +
-	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\"?\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x1f\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\x80\x01\x01R\bpassword\"?\n" +
 	"\rUserNodeLimit\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x18\n" +
 	"\acurrent\x18\x02 \x01(\x05R\acurrentB:Z8github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1;cloudv1b\x06proto3"

@@ -3255,14 +3255,14 @@ const file_gpcore_api_cloud_v1_requests_proto_rawDesc = "" +
 	"\n" +
 	"project_id\x18\x02 \x01(\tR\tprojectId\x12@\n" +
 	"\vrescue_mode\x18\x03 \x01(\v2\x1f.gpcore.api.cloud.v1.RescueModeR\n" +
-	"rescueMode\"\xf0\x02\n" +
+	"rescueMode\"\xf5\x02\n" +
 	"\x11CreateNodeRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1d\n" +
 	"\n" +
 	"flavour_id\x18\x02 \x01(\tR\tflavourId\x12#\n" +
-	"\rdatacenter_id\x18\x03 \x01(\tR\fdatacenterId\x12\x1f\n" +
-	"\bpassword\x18\x04 \x01(\tH\x00R\bpassword\x88\x01\x01\x12\x1e\n" +
+	"\rdatacenter_id\x18\x03 \x01(\tR\fdatacenterId\x12$\n" +
+	"\bpassword\x18\x04 \x01(\tB\x03\x80\x01\x01H\x00R\bpassword\x88\x01\x01\x12\x1e\n" +
 	"\vssh_key_ids\x18\x05 \x03(\tR\tsshKeyIds\x12\x19\n" +
 	"\bimage_id\x18\x06 \x01(\tR\aimageId\x12 \n" +
 	"\tuser_data\x18\b \x01(\tH\x01R\buserData\x88\x01\x01\x12\x14\n" +
@@ -3270,15 +3270,15 @@ const file_gpcore_api_cloud_v1_requests_proto_rawDesc = "" +
 	"\x0ebilling_period\x18\x14 \x01(\x0e2\".gpcore.api.cloud.v1.BillingPeriodR\rbillingPeriodB\v\n" +
 	"\t_passwordB\f\n" +
 	"\n" +
-	"_user_data\"\xe9\x01\n" +
+	"_user_data\"\xee\x01\n" +
 	"!CreateProjectCloudProviderRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x125\n" +
 	"\x04type\x18\x03 \x01(\x0e2!.gpcore.type.v1.CloudProviderTypeR\x04type\x12\x1c\n" +
 	"\n" +
-	"api_key_id\x18\x04 \x01(\tR\bapiKeyId\x12$\n" +
-	"\x0eapi_key_secret\x18\x05 \x01(\tR\fapiKeySecret\x12\x16\n" +
+	"api_key_id\x18\x04 \x01(\tR\bapiKeyId\x12)\n" +
+	"\x0eapi_key_secret\x18\x05 \x01(\tB\x03\x80\x01\x01R\fapiKeySecret\x12\x16\n" +
 	"\x06region\x18\x06 \x01(\tR\x06region\"\xb9\x01\n" +
 	"\x19CreateProjectImageRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -3458,13 +3458,13 @@ const file_gpcore_api_cloud_v1_requests_proto_rawDesc = "" +
 	"\n" +
 	"project_id\x18\x02 \x01(\tR\tprojectId\x12F\n" +
 	"\vpower_state\x18\x03 \x01(\x0e2%.gpcore.api.cloud.v1.ServerPowerStateR\n" +
-	"powerState\"\xdf\x01\n" +
+	"powerState\"\xe4\x01\n" +
 	"\x14ReinstallNodeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x02 \x01(\tR\tprojectId\x12\x12\n" +
-	"\x04fqdn\x18\x03 \x01(\tR\x04fqdn\x12\x1f\n" +
-	"\bpassword\x18\x04 \x01(\tH\x00R\bpassword\x88\x01\x01\x12\x1e\n" +
+	"\x04fqdn\x18\x03 \x01(\tR\x04fqdn\x12$\n" +
+	"\bpassword\x18\x04 \x01(\tB\x03\x80\x01\x01H\x00R\bpassword\x88\x01\x01\x12\x1e\n" +
 	"\vssh_key_ids\x18\x05 \x03(\tR\tsshKeyIds\x12\x19\n" +
 	"\bimage_id\x18\x06 \x01(\tR\aimageId\x12\x1b\n" +
 	"\tuser_data\x18\a \x01(\tR\buserDataB\v\n" +
@@ -3482,14 +3482,14 @@ const file_gpcore_api_cloud_v1_requests_proto_rawDesc = "" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
-	"\x05_fqdn\"\xfc\x01\n" +
+	"\x05_fqdn\"\x81\x02\n" +
 	"!UpdateProjectCloudProviderRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12*\n" +
 	"\x11cloud_provider_id\x18\x02 \x01(\tR\x0fcloudProviderId\x12\x1c\n" +
 	"\n" +
-	"api_key_id\x18\x03 \x01(\tR\bapiKeyId\x12$\n" +
-	"\x0eapi_key_secret\x18\x04 \x01(\tR\fapiKeySecret\x12\x1b\n" +
+	"api_key_id\x18\x03 \x01(\tR\bapiKeyId\x12)\n" +
+	"\x0eapi_key_secret\x18\x04 \x01(\tB\x03\x80\x01\x01R\fapiKeySecret\x12\x1b\n" +
 	"\x06region\x18\x05 \x01(\tH\x00R\x06region\x88\x01\x01\x12\x17\n" +
 	"\x04name\x18\x06 \x01(\tH\x01R\x04name\x88\x01\x01B\t\n" +
 	"\a_regionB\a\n" +

@@ -102,8 +102,12 @@ func (x *ChangeNodeBillingPeriodResponse) GetNode() *Node {
 	return nil
 }
 
+// ChangeNodeRescueModeResponse answers a change of rescue mode. gpcore addition: the reference
+// promises the rescue system's random root password in the answer, so rescue_mode carries it
+// (enabled, with the password) when rescue mode was switched on; it is shown only here.
 type ChangeNodeRescueModeResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	RescueMode    *RescueMode            `protobuf:"bytes,1,opt,name=rescue_mode,json=rescueMode,proto3" json:"rescue_mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -136,6 +140,13 @@ func (x *ChangeNodeRescueModeResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ChangeNodeRescueModeResponse.ProtoReflect.Descriptor instead.
 func (*ChangeNodeRescueModeResponse) Descriptor() ([]byte, []int) {
 	return file_gpcore_api_cloud_v1_responses_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ChangeNodeRescueModeResponse) GetRescueMode() *RescueMode {
+	if x != nil {
+		return x.RescueMode
+	}
+	return nil
 }
 
 type CreateNodeResponse struct {
@@ -2598,8 +2609,10 @@ const file_gpcore_api_cloud_v1_responses_proto_rawDesc = "" +
 	"#gpcore/api/cloud/v1/responses.proto\x12\x13gpcore.api.cloud.v1\x1a!gpcore/api/cloud/v1/billing.proto\x1a(gpcore/api/cloud/v1/cloud_provider.proto\x1a!gpcore/api/cloud/v1/flavour.proto\x1a\x1fgpcore/api/cloud/v1/image.proto\x1a\x1egpcore/api/cloud/v1/node.proto\x1a&gpcore/api/cloud/v1/notification.proto\x1a!gpcore/api/cloud/v1/project.proto\x1a gpcore/api/cloud/v1/region.proto\x1a\x1egpcore/api/cloud/v1/user.proto\x1a\x1cgpcore/type/v1/country.proto\x1a\x19gpcore/type/v1/file.proto\x1a\x1fgpcore/type/v1/pagination.proto\x1a\x1bgpcore/type/v1/search.proto\x1a\x1cgpcore/type/v1/ssh_key.proto\x1a\x1dgpcore/type/v1/timezone.proto\"\x1e\n" +
 	"\x1cChangeDefaultProjectResponse\"P\n" +
 	"\x1fChangeNodeBillingPeriodResponse\x12-\n" +
-	"\x04node\x18\x01 \x01(\v2\x19.gpcore.api.cloud.v1.NodeR\x04node\"\x1e\n" +
-	"\x1cChangeNodeRescueModeResponse\"E\n" +
+	"\x04node\x18\x01 \x01(\v2\x19.gpcore.api.cloud.v1.NodeR\x04node\"`\n" +
+	"\x1cChangeNodeRescueModeResponse\x12@\n" +
+	"\vrescue_mode\x18\x01 \x01(\v2\x1f.gpcore.api.cloud.v1.RescueModeR\n" +
+	"rescueMode\"E\n" +
 	"\x12CreateNodeResponse\x12/\n" +
 	"\x05nodes\x18\x01 \x03(\v2\x19.gpcore.api.cloud.v1.NodeR\x05nodes\"v\n" +
 	"\"CreateProjectCloudProviderResponse\x12P\n" +
@@ -2635,12 +2648,12 @@ const file_gpcore_api_cloud_v1_responses_proto_rawDesc = "" +
 	"\x12GetProjectResponse\x126\n" +
 	"\aproject\x18\x01 \x01(\v2\x1c.gpcore.api.cloud.v1.ProjectR\aproject\"R\n" +
 	"\x17GetProjectUsageResponse\x127\n" +
-	"\x05usage\x18\x01 \x01(\v2!.gpcore.api.cloud.v1.ProjectUsageR\x05usage\"\x8a\x01\n" +
-	"\x1eGetRemoteConsoleAccessResponse\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\x12\x1a\n" +
+	"\x05usage\x18\x01 \x01(\v2!.gpcore.api.cloud.v1.ProjectUsageR\x05usage\"\x94\x01\n" +
+	"\x1eGetRemoteConsoleAccessResponse\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\x80\x01\x01R\x05token\x12\x1a\n" +
 	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x1a\n" +
-	"\busername\x18\x03 \x01(\tR\busername\x12\x1a\n" +
-	"\bpassword\x18\x04 \x01(\tR\bpassword\"]\n" +
+	"\busername\x18\x03 \x01(\tR\busername\x12\x1f\n" +
+	"\bpassword\x18\x04 \x01(\tB\x03\x80\x01\x01R\bpassword\"]\n" +
 	"\x18GetUserNodeLimitResponse\x12A\n" +
 	"\n" +
 	"user_limit\x18\x01 \x01(\v2\".gpcore.api.cloud.v1.UserNodeLimitR\tuserLimit\"[\n" +
@@ -2824,94 +2837,96 @@ var file_gpcore_api_cloud_v1_responses_proto_goTypes = []any{
 	(*UpdateProjectResponse)(nil),                      // 50: gpcore.api.cloud.v1.UpdateProjectResponse
 	(*UpdateTimezoneResponse)(nil),                     // 51: gpcore.api.cloud.v1.UpdateTimezoneResponse
 	(*Node)(nil),                                       // 52: gpcore.api.cloud.v1.Node
-	(*ProjectCloudProvider)(nil),                       // 53: gpcore.api.cloud.v1.ProjectCloudProvider
-	(*Image)(nil),                                      // 54: gpcore.api.cloud.v1.Image
-	(*Project)(nil),                                    // 55: gpcore.api.cloud.v1.Project
-	(*v1.SSHKey)(nil),                                  // 56: gpcore.type.v1.SSHKey
-	(*Bill)(nil),                                       // 57: gpcore.api.cloud.v1.Bill
-	(*ProjectUsage)(nil),                               // 58: gpcore.api.cloud.v1.ProjectUsage
-	(*v1.File)(nil),                                    // 59: gpcore.type.v1.File
-	(*v1.SearchOptions)(nil),                           // 60: gpcore.type.v1.SearchOptions
-	(ProjectLockReason)(0),                             // 61: gpcore.api.cloud.v1.ProjectLockReason
-	(*UserNodeLimit)(nil),                              // 62: gpcore.api.cloud.v1.UserNodeLimit
-	(*ProjectMember)(nil),                              // 63: gpcore.api.cloud.v1.ProjectMember
-	(*v1.PaginationResponse)(nil),                      // 64: gpcore.type.v1.PaginationResponse
-	(*BasicProject)(nil),                               // 65: gpcore.api.cloud.v1.BasicProject
-	(*v1.Country)(nil),                                 // 66: gpcore.type.v1.Country
-	(*Datacenter)(nil),                                 // 67: gpcore.api.cloud.v1.Datacenter
-	(*CloudProviderResource)(nil),                      // 68: gpcore.api.cloud.v1.CloudProviderResource
-	(*Flavour)(nil),                                    // 69: gpcore.api.cloud.v1.Flavour
-	(*BasicImage)(nil),                                 // 70: gpcore.api.cloud.v1.BasicImage
-	(*ProjectLog)(nil),                                 // 71: gpcore.api.cloud.v1.ProjectLog
-	(*BasicUser)(nil),                                  // 72: gpcore.api.cloud.v1.BasicUser
-	(*ProjectSSHKey)(nil),                              // 73: gpcore.api.cloud.v1.ProjectSSHKey
-	(*ProjectInvite)(nil),                              // 74: gpcore.api.cloud.v1.ProjectInvite
-	(*OperatingSystem)(nil),                            // 75: gpcore.api.cloud.v1.OperatingSystem
-	(*v1.Timezone)(nil),                                // 76: gpcore.type.v1.Timezone
-	(*Notification)(nil),                               // 77: gpcore.api.cloud.v1.Notification
+	(*RescueMode)(nil),                                 // 53: gpcore.api.cloud.v1.RescueMode
+	(*ProjectCloudProvider)(nil),                       // 54: gpcore.api.cloud.v1.ProjectCloudProvider
+	(*Image)(nil),                                      // 55: gpcore.api.cloud.v1.Image
+	(*Project)(nil),                                    // 56: gpcore.api.cloud.v1.Project
+	(*v1.SSHKey)(nil),                                  // 57: gpcore.type.v1.SSHKey
+	(*Bill)(nil),                                       // 58: gpcore.api.cloud.v1.Bill
+	(*ProjectUsage)(nil),                               // 59: gpcore.api.cloud.v1.ProjectUsage
+	(*v1.File)(nil),                                    // 60: gpcore.type.v1.File
+	(*v1.SearchOptions)(nil),                           // 61: gpcore.type.v1.SearchOptions
+	(ProjectLockReason)(0),                             // 62: gpcore.api.cloud.v1.ProjectLockReason
+	(*UserNodeLimit)(nil),                              // 63: gpcore.api.cloud.v1.UserNodeLimit
+	(*ProjectMember)(nil),                              // 64: gpcore.api.cloud.v1.ProjectMember
+	(*v1.PaginationResponse)(nil),                      // 65: gpcore.type.v1.PaginationResponse
+	(*BasicProject)(nil),                               // 66: gpcore.api.cloud.v1.BasicProject
+	(*v1.Country)(nil),                                 // 67: gpcore.type.v1.Country
+	(*Datacenter)(nil),                                 // 68: gpcore.api.cloud.v1.Datacenter
+	(*CloudProviderResource)(nil),                      // 69: gpcore.api.cloud.v1.CloudProviderResource
+	(*Flavour)(nil),                                    // 70: gpcore.api.cloud.v1.Flavour
+	(*BasicImage)(nil),                                 // 71: gpcore.api.cloud.v1.BasicImage
+	(*ProjectLog)(nil),                                 // 72: gpcore.api.cloud.v1.ProjectLog
+	(*BasicUser)(nil),                                  // 73: gpcore.api.cloud.v1.BasicUser
+	(*ProjectSSHKey)(nil),                              // 74: gpcore.api.cloud.v1.ProjectSSHKey
+	(*ProjectInvite)(nil),                              // 75: gpcore.api.cloud.v1.ProjectInvite
+	(*OperatingSystem)(nil),                            // 76: gpcore.api.cloud.v1.OperatingSystem
+	(*v1.Timezone)(nil),                                // 77: gpcore.type.v1.Timezone
+	(*Notification)(nil),                               // 78: gpcore.api.cloud.v1.Notification
 }
 var file_gpcore_api_cloud_v1_responses_proto_depIdxs = []int32{
 	52, // 0: gpcore.api.cloud.v1.ChangeNodeBillingPeriodResponse.node:type_name -> gpcore.api.cloud.v1.Node
-	52, // 1: gpcore.api.cloud.v1.CreateNodeResponse.nodes:type_name -> gpcore.api.cloud.v1.Node
-	53, // 2: gpcore.api.cloud.v1.CreateProjectCloudProviderResponse.cloud_provider:type_name -> gpcore.api.cloud.v1.ProjectCloudProvider
-	54, // 3: gpcore.api.cloud.v1.CreateProjectImageResponse.image:type_name -> gpcore.api.cloud.v1.Image
-	55, // 4: gpcore.api.cloud.v1.CreateProjectResponse.project:type_name -> gpcore.api.cloud.v1.Project
-	56, // 5: gpcore.api.cloud.v1.CreateUserSSHKeyResponse.ssh_key:type_name -> gpcore.type.v1.SSHKey
-	57, // 6: gpcore.api.cloud.v1.GetBillingProfileBillDetailsResponse.bill:type_name -> gpcore.api.cloud.v1.Bill
-	58, // 7: gpcore.api.cloud.v1.GetBillingProfileBillDetailsResponse.usage:type_name -> gpcore.api.cloud.v1.ProjectUsage
-	59, // 8: gpcore.api.cloud.v1.GetBillingProfileBillPdfResponse.pdf:type_name -> gpcore.type.v1.File
-	52, // 9: gpcore.api.cloud.v1.GetNodeResponse.node:type_name -> gpcore.api.cloud.v1.Node
-	60, // 10: gpcore.api.cloud.v1.GetNodeSearchOptionsResponse.options:type_name -> gpcore.type.v1.SearchOptions
-	53, // 11: gpcore.api.cloud.v1.GetProjectCloudProviderResponse.cloud_provider:type_name -> gpcore.api.cloud.v1.ProjectCloudProvider
-	54, // 12: gpcore.api.cloud.v1.GetProjectImageResponse.image:type_name -> gpcore.api.cloud.v1.Image
-	61, // 13: gpcore.api.cloud.v1.GetProjectLocksResponse.lock_reasons:type_name -> gpcore.api.cloud.v1.ProjectLockReason
-	55, // 14: gpcore.api.cloud.v1.GetProjectResponse.project:type_name -> gpcore.api.cloud.v1.Project
-	58, // 15: gpcore.api.cloud.v1.GetProjectUsageResponse.usage:type_name -> gpcore.api.cloud.v1.ProjectUsage
-	62, // 16: gpcore.api.cloud.v1.GetUserNodeLimitResponse.user_limit:type_name -> gpcore.api.cloud.v1.UserNodeLimit
-	52, // 17: gpcore.api.cloud.v1.ImportProjectCloudProviderResourceResponse.node:type_name -> gpcore.api.cloud.v1.Node
-	63, // 18: gpcore.api.cloud.v1.InviteMemberToProjectResponse.member:type_name -> gpcore.api.cloud.v1.ProjectMember
-	57, // 19: gpcore.api.cloud.v1.ListBillingProfileBillsResponse.bills:type_name -> gpcore.api.cloud.v1.Bill
-	64, // 20: gpcore.api.cloud.v1.ListBillingProfileBillsResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	65, // 21: gpcore.api.cloud.v1.ListBillingProfileProjectsResponse.projects:type_name -> gpcore.api.cloud.v1.BasicProject
-	64, // 22: gpcore.api.cloud.v1.ListBillingProfileProjectsResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	66, // 23: gpcore.api.cloud.v1.ListCountriesResponse.countries:type_name -> gpcore.type.v1.Country
-	64, // 24: gpcore.api.cloud.v1.ListCountriesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	67, // 25: gpcore.api.cloud.v1.ListDatacentersResponse.datacenters:type_name -> gpcore.api.cloud.v1.Datacenter
-	64, // 26: gpcore.api.cloud.v1.ListDatacentersResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	52, // 27: gpcore.api.cloud.v1.ListNodesResponse.nodes:type_name -> gpcore.api.cloud.v1.Node
-	64, // 28: gpcore.api.cloud.v1.ListNodesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	68, // 29: gpcore.api.cloud.v1.ListProjectCloudProviderResourcesResponse.resources:type_name -> gpcore.api.cloud.v1.CloudProviderResource
-	64, // 30: gpcore.api.cloud.v1.ListProjectCloudProviderResourcesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	53, // 31: gpcore.api.cloud.v1.ListProjectCloudProvidersResponse.cloud_providers:type_name -> gpcore.api.cloud.v1.ProjectCloudProvider
-	64, // 32: gpcore.api.cloud.v1.ListProjectCloudProvidersResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	69, // 33: gpcore.api.cloud.v1.ListProjectFlavoursResponse.flavours:type_name -> gpcore.api.cloud.v1.Flavour
-	64, // 34: gpcore.api.cloud.v1.ListProjectFlavoursResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	70, // 35: gpcore.api.cloud.v1.ListProjectImagesResponse.images:type_name -> gpcore.api.cloud.v1.BasicImage
-	64, // 36: gpcore.api.cloud.v1.ListProjectImagesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	71, // 37: gpcore.api.cloud.v1.ListProjectLogsResponse.logs:type_name -> gpcore.api.cloud.v1.ProjectLog
-	64, // 38: gpcore.api.cloud.v1.ListProjectLogsResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	72, // 39: gpcore.api.cloud.v1.ListProjectLogsResponse.users:type_name -> gpcore.api.cloud.v1.BasicUser
-	73, // 40: gpcore.api.cloud.v1.ListProjectSSHKeysResponse.keys:type_name -> gpcore.api.cloud.v1.ProjectSSHKey
-	64, // 41: gpcore.api.cloud.v1.ListProjectSSHKeysResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	55, // 42: gpcore.api.cloud.v1.ListProjectsResponse.projects:type_name -> gpcore.api.cloud.v1.Project
-	74, // 43: gpcore.api.cloud.v1.ListProjectsResponse.invites:type_name -> gpcore.api.cloud.v1.ProjectInvite
-	64, // 44: gpcore.api.cloud.v1.ListProjectsResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	75, // 45: gpcore.api.cloud.v1.ListPublicImagesResponse.operating_systems:type_name -> gpcore.api.cloud.v1.OperatingSystem
-	64, // 46: gpcore.api.cloud.v1.ListPublicImagesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	76, // 47: gpcore.api.cloud.v1.ListTimezonesResponse.timezones:type_name -> gpcore.type.v1.Timezone
-	64, // 48: gpcore.api.cloud.v1.ListTimezonesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	56, // 49: gpcore.api.cloud.v1.ListUserSSHKeysResponse.ssh_keys:type_name -> gpcore.type.v1.SSHKey
-	64, // 50: gpcore.api.cloud.v1.ListUserSSHKeysResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
-	52, // 51: gpcore.api.cloud.v1.ReinstallNodeResponse.node:type_name -> gpcore.api.cloud.v1.Node
-	77, // 52: gpcore.api.cloud.v1.SubscribeNotificationsResponse.notification:type_name -> gpcore.api.cloud.v1.Notification
-	52, // 53: gpcore.api.cloud.v1.UpdateNodeResponse.node:type_name -> gpcore.api.cloud.v1.Node
-	53, // 54: gpcore.api.cloud.v1.UpdateProjectCloudProviderResponse.cloud_provider:type_name -> gpcore.api.cloud.v1.ProjectCloudProvider
-	55, // 55: gpcore.api.cloud.v1.UpdateProjectResponse.project:type_name -> gpcore.api.cloud.v1.Project
-	56, // [56:56] is the sub-list for method output_type
-	56, // [56:56] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	53, // 1: gpcore.api.cloud.v1.ChangeNodeRescueModeResponse.rescue_mode:type_name -> gpcore.api.cloud.v1.RescueMode
+	52, // 2: gpcore.api.cloud.v1.CreateNodeResponse.nodes:type_name -> gpcore.api.cloud.v1.Node
+	54, // 3: gpcore.api.cloud.v1.CreateProjectCloudProviderResponse.cloud_provider:type_name -> gpcore.api.cloud.v1.ProjectCloudProvider
+	55, // 4: gpcore.api.cloud.v1.CreateProjectImageResponse.image:type_name -> gpcore.api.cloud.v1.Image
+	56, // 5: gpcore.api.cloud.v1.CreateProjectResponse.project:type_name -> gpcore.api.cloud.v1.Project
+	57, // 6: gpcore.api.cloud.v1.CreateUserSSHKeyResponse.ssh_key:type_name -> gpcore.type.v1.SSHKey
+	58, // 7: gpcore.api.cloud.v1.GetBillingProfileBillDetailsResponse.bill:type_name -> gpcore.api.cloud.v1.Bill
+	59, // 8: gpcore.api.cloud.v1.GetBillingProfileBillDetailsResponse.usage:type_name -> gpcore.api.cloud.v1.ProjectUsage
+	60, // 9: gpcore.api.cloud.v1.GetBillingProfileBillPdfResponse.pdf:type_name -> gpcore.type.v1.File
+	52, // 10: gpcore.api.cloud.v1.GetNodeResponse.node:type_name -> gpcore.api.cloud.v1.Node
+	61, // 11: gpcore.api.cloud.v1.GetNodeSearchOptionsResponse.options:type_name -> gpcore.type.v1.SearchOptions
+	54, // 12: gpcore.api.cloud.v1.GetProjectCloudProviderResponse.cloud_provider:type_name -> gpcore.api.cloud.v1.ProjectCloudProvider
+	55, // 13: gpcore.api.cloud.v1.GetProjectImageResponse.image:type_name -> gpcore.api.cloud.v1.Image
+	62, // 14: gpcore.api.cloud.v1.GetProjectLocksResponse.lock_reasons:type_name -> gpcore.api.cloud.v1.ProjectLockReason
+	56, // 15: gpcore.api.cloud.v1.GetProjectResponse.project:type_name -> gpcore.api.cloud.v1.Project
+	59, // 16: gpcore.api.cloud.v1.GetProjectUsageResponse.usage:type_name -> gpcore.api.cloud.v1.ProjectUsage
+	63, // 17: gpcore.api.cloud.v1.GetUserNodeLimitResponse.user_limit:type_name -> gpcore.api.cloud.v1.UserNodeLimit
+	52, // 18: gpcore.api.cloud.v1.ImportProjectCloudProviderResourceResponse.node:type_name -> gpcore.api.cloud.v1.Node
+	64, // 19: gpcore.api.cloud.v1.InviteMemberToProjectResponse.member:type_name -> gpcore.api.cloud.v1.ProjectMember
+	58, // 20: gpcore.api.cloud.v1.ListBillingProfileBillsResponse.bills:type_name -> gpcore.api.cloud.v1.Bill
+	65, // 21: gpcore.api.cloud.v1.ListBillingProfileBillsResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	66, // 22: gpcore.api.cloud.v1.ListBillingProfileProjectsResponse.projects:type_name -> gpcore.api.cloud.v1.BasicProject
+	65, // 23: gpcore.api.cloud.v1.ListBillingProfileProjectsResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	67, // 24: gpcore.api.cloud.v1.ListCountriesResponse.countries:type_name -> gpcore.type.v1.Country
+	65, // 25: gpcore.api.cloud.v1.ListCountriesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	68, // 26: gpcore.api.cloud.v1.ListDatacentersResponse.datacenters:type_name -> gpcore.api.cloud.v1.Datacenter
+	65, // 27: gpcore.api.cloud.v1.ListDatacentersResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	52, // 28: gpcore.api.cloud.v1.ListNodesResponse.nodes:type_name -> gpcore.api.cloud.v1.Node
+	65, // 29: gpcore.api.cloud.v1.ListNodesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	69, // 30: gpcore.api.cloud.v1.ListProjectCloudProviderResourcesResponse.resources:type_name -> gpcore.api.cloud.v1.CloudProviderResource
+	65, // 31: gpcore.api.cloud.v1.ListProjectCloudProviderResourcesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	54, // 32: gpcore.api.cloud.v1.ListProjectCloudProvidersResponse.cloud_providers:type_name -> gpcore.api.cloud.v1.ProjectCloudProvider
+	65, // 33: gpcore.api.cloud.v1.ListProjectCloudProvidersResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	70, // 34: gpcore.api.cloud.v1.ListProjectFlavoursResponse.flavours:type_name -> gpcore.api.cloud.v1.Flavour
+	65, // 35: gpcore.api.cloud.v1.ListProjectFlavoursResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	71, // 36: gpcore.api.cloud.v1.ListProjectImagesResponse.images:type_name -> gpcore.api.cloud.v1.BasicImage
+	65, // 37: gpcore.api.cloud.v1.ListProjectImagesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	72, // 38: gpcore.api.cloud.v1.ListProjectLogsResponse.logs:type_name -> gpcore.api.cloud.v1.ProjectLog
+	65, // 39: gpcore.api.cloud.v1.ListProjectLogsResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	73, // 40: gpcore.api.cloud.v1.ListProjectLogsResponse.users:type_name -> gpcore.api.cloud.v1.BasicUser
+	74, // 41: gpcore.api.cloud.v1.ListProjectSSHKeysResponse.keys:type_name -> gpcore.api.cloud.v1.ProjectSSHKey
+	65, // 42: gpcore.api.cloud.v1.ListProjectSSHKeysResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	56, // 43: gpcore.api.cloud.v1.ListProjectsResponse.projects:type_name -> gpcore.api.cloud.v1.Project
+	75, // 44: gpcore.api.cloud.v1.ListProjectsResponse.invites:type_name -> gpcore.api.cloud.v1.ProjectInvite
+	65, // 45: gpcore.api.cloud.v1.ListProjectsResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	76, // 46: gpcore.api.cloud.v1.ListPublicImagesResponse.operating_systems:type_name -> gpcore.api.cloud.v1.OperatingSystem
+	65, // 47: gpcore.api.cloud.v1.ListPublicImagesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	77, // 48: gpcore.api.cloud.v1.ListTimezonesResponse.timezones:type_name -> gpcore.type.v1.Timezone
+	65, // 49: gpcore.api.cloud.v1.ListTimezonesResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	57, // 50: gpcore.api.cloud.v1.ListUserSSHKeysResponse.ssh_keys:type_name -> gpcore.type.v1.SSHKey
+	65, // 51: gpcore.api.cloud.v1.ListUserSSHKeysResponse.pagination:type_name -> gpcore.type.v1.PaginationResponse
+	52, // 52: gpcore.api.cloud.v1.ReinstallNodeResponse.node:type_name -> gpcore.api.cloud.v1.Node
+	78, // 53: gpcore.api.cloud.v1.SubscribeNotificationsResponse.notification:type_name -> gpcore.api.cloud.v1.Notification
+	52, // 54: gpcore.api.cloud.v1.UpdateNodeResponse.node:type_name -> gpcore.api.cloud.v1.Node
+	54, // 55: gpcore.api.cloud.v1.UpdateProjectCloudProviderResponse.cloud_provider:type_name -> gpcore.api.cloud.v1.ProjectCloudProvider
+	56, // 56: gpcore.api.cloud.v1.UpdateProjectResponse.project:type_name -> gpcore.api.cloud.v1.Project
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_gpcore_api_cloud_v1_responses_proto_init() }

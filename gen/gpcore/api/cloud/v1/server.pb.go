@@ -1176,12 +1176,12 @@ const file_gpcore_api_cloud_v1_server_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\xe9\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12:\n" +
 	"\n" +
-	"deleted_at\x18\xea\a \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAt\"\xd8\x01\n" +
+	"deleted_at\x18\xea\a \x01(\v2\x1a.google.protobuf.TimestampR\tdeletedAt\"\xdd\x01\n" +
 	"\x12PlatformManagement\x12?\n" +
 	"\x04type\x18\x01 \x01(\x0e2+.gpcore.api.cloud.v1.PlatformManagementTypeR\x04type\x12\x0e\n" +
 	"\x02ip\x18\x02 \x01(\tR\x02ip\x12\x1a\n" +
-	"\busername\x18\x03 \x01(\tR\busername\x12\x1a\n" +
-	"\bpassword\x18\x04 \x01(\tR\bpassword\x12\x16\n" +
+	"\busername\x18\x03 \x01(\tR\busername\x12\x1f\n" +
+	"\bpassword\x18\x04 \x01(\tB\x03\x80\x01\x01R\bpassword\x12\x16\n" +
 	"\x06online\x18\a \x01(\bR\x06online\x12\x1b\n" +
 	"\tserver_id\x18\b \x01(\tR\bserverIdJ\x04\b\x05\x10\a\"\xb9\n" +
 	"\n" +

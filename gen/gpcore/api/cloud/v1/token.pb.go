@@ -77,10 +77,10 @@ var File_gpcore_api_cloud_v1_token_proto protoreflect.FileDescriptor
 
 const file_gpcore_api_cloud_v1_token_proto_rawDesc = "" +
 	"\n" +
-	"\x1fgpcore/api/cloud/v1/token.proto\x12\x13gpcore.api.cloud.v1\"Y\n" +
-	"\x0fAccessTokenPair\x12!\n" +
-	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
-	"\rrefresh_token\x18\x02 \x01(\tR\frefreshTokenB:Z8github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1;cloudv1b\x06proto3"
+	"\x1fgpcore/api/cloud/v1/token.proto\x12\x13gpcore.api.cloud.v1\"c\n" +
+	"\x0fAccessTokenPair\x12&\n" +
+	"\faccess_token\x18\x01 \x01(\tB\x03\x80\x01\x01R\vaccessToken\x12(\n" +
+	"\rrefresh_token\x18\x02 \x01(\tB\x03\x80\x01\x01R\frefreshTokenB:Z8github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1;cloudv1b\x06proto3"
 
 var (
 	file_gpcore_api_cloud_v1_token_proto_rawDescOnce sync.Once

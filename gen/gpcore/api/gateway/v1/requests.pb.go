@@ -162,19 +162,19 @@ var File_gpcore_api_gateway_v1_requests_proto protoreflect.FileDescriptor
 
 const file_gpcore_api_gateway_v1_requests_proto_rawDesc = "" +
 	"\n" +
-	"$gpcore/api/gateway/v1/requests.proto\x12\x15gpcore.api.gateway.v1\x1a\x1fgpcore/api/cloud/v1/image.proto\"\xef\x01\n" +
+	"$gpcore/api/gateway/v1/requests.proto\x12\x15gpcore.api.gateway.v1\x1a\x1fgpcore/api/cloud/v1/image.proto\"\xf4\x01\n" +
 	"\x19ImageUploadConfirmRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x1e\n" +
 	"\n" +
 	"compressed\x18\x03 \x01(\bR\n" +
 	"compressed\x12>\n" +
-	"\bchecksum\x18\x04 \x01(\v2\".gpcore.api.cloud.v1.ImageChecksumR\bchecksum\x12\x14\n" +
-	"\x05token\x18\x05 \x01(\tR\x05token\x128\n" +
-	"\x04type\x18\x06 \x01(\x0e2$.gpcore.api.cloud.v1.ImageFormatTypeR\x04type\"B\n" +
+	"\bchecksum\x18\x04 \x01(\v2\".gpcore.api.cloud.v1.ImageChecksumR\bchecksum\x12\x19\n" +
+	"\x05token\x18\x05 \x01(\tB\x03\x80\x01\x01R\x05token\x128\n" +
+	"\x04type\x18\x06 \x01(\x0e2$.gpcore.api.cloud.v1.ImageFormatTypeR\x04type\"G\n" +
 	"\x1aImageUploadValidateRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05tokenB>Z<github.com/gpcore/gpcore/gen/gpcore/api/gateway/v1;gatewayv1b\x06proto3"
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
+	"\x05token\x18\x02 \x01(\tB\x03\x80\x01\x01R\x05tokenB>Z<github.com/gpcore/gpcore/gen/gpcore/api/gateway/v1;gatewayv1b\x06proto3"
 
 var (
 	file_gpcore_api_gateway_v1_requests_proto_rawDescOnce sync.Once

@@ -1,0 +1,64 @@
+package billing
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/gpcore/gpcore/internal/jobs"
+)
+
+// SweepInterval is how often the sweep job runs: a billing period is closed
+// at most this long after it ends, and a failed close or an unreachable
+// payment provider is tried again this much later.
+const SweepInterval = 10 * time.Minute
+
+// sweepArgs are the args of the billing sweep job, which runs Sweep.
+type sweepArgs struct{}
+
+// Kind implements river.JobArgs.
+func (sweepArgs) Kind() string { return "billing_sweep" }
+
+// InsertOpts keeps one sweep at a time queued or running.
+func (sweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: jobs.OnePerTarget()}
+}
+
+// sweepWorker works the sweep job.
+type sweepWorker struct {
+	river.WorkerDefaults[sweepArgs]
+	billing *Service
+}
+
+// Work runs Sweep. What fails in it (a profile, a bill) is logged there and
+// tried again by the next sweep, so the job ends normally; only a
+// cancellation (a shutdown) ends it with an error, so it is put back.
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
+	if err := w.billing.Sweep(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		jobs.Logger(ctx).WarnContext(ctx, "billing sweep: some work failed; the next sweep tries it again", "err", err)
+	}
+	return nil
+}
+
+// AddWorkers registers the billing jobs' workers with workers: the sweep
+// that closes billing periods and charges bills (Sweep), which
+// PeriodicJobs schedules.
+func AddWorkers(workers *river.Workers, s *Service) error {
+	return river.AddWorkerSafely(workers, &sweepWorker{billing: s})
+}
+
+// PeriodicJobs returns the billing jobs to schedule (jobs.Config.PeriodicJobs):
+// the sweep, every SweepInterval and whenever a replica becomes River's
+// leader, so a period that ended while no replica ran is closed at the next
+// start.
+func PeriodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(
+		river.PeriodicInterval(SweepInterval),
+		func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
+		&river.PeriodicJobOpts{ID: sweepArgs{}.Kind(), RunOnStart: true},
+	)}
+}

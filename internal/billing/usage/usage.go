@@ -1,0 +1,281 @@
+// Package usage is how node lifecycle reaches metering: the tables
+// node_usage and node_usage_phases (migration 00008), written by the node
+// domain inside its own transactions and read by billing.
+//
+// The node domain calls, in the transaction that makes the change:
+//
+//   - StartTx when it inserts a node (CreateNode), with ForOrder's record of
+//     the node's prices, licence and billing period;
+//   - ChangePeriodTx when a customer asks for another billing period
+//     (ChangeNodeBillingPeriod); it returns how the node is billed then, the
+//     change pending until PaidUntil;
+//   - EndTx when the customer destroys the node (DestroyNode): billing stops
+//     there, whatever the cleaning of the server takes afterwards.
+//
+// CurrentTx says how a node is billed at an instant (its period, a pending
+// change, the end of its paid term: the node's paid_until_at), for the node
+// domain's reads and checks.
+//
+// Prices are captured by StartTx and never change for the node; the billing
+// rules are metering's (internal/billing/metering). The timezone whose
+// clock hours an hourly node is counted by is its payer's (Location).
+package usage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+
+	"github.com/gpcore/gpcore/internal/billing/metering"
+	"github.com/gpcore/gpcore/internal/catalog"
+)
+
+// NodeUsage is what StartTx records of a new node.
+type NodeUsage struct {
+	NodeID    string
+	ProjectID string
+	FlavourID string
+	// Currency is the project's; the prices are in it.
+	Currency catalog.Currency
+	// Period is the billing period the node is ordered with.
+	Period metering.Period
+	// PricePerHour and PricePerMonth are the flavour's prices in the
+	// datacenter, in minor units.
+	PricePerHour, PricePerMonth int64
+	// Licence is the node's licence, nil when its image has none.
+	Licence *metering.Licence
+	// At is the order.
+	At time.Time
+}
+
+// ForOrder returns the usage of node nodeID of project projectID, ordered at
+// at with billing period period, on flavour (priced in the project's
+// currency) with image. A Windows image that contains a SPLA licence
+// (catalog.Image.ContainsSPLALicense) is licensed for all the flavour's
+// cores: at the flavour's SPLA price when it has one, at its Windows monthly
+// fee otherwise; any other image brings no licence to pay for (customers
+// with a licence of their own upload their own image).
+func ForOrder(nodeID, projectID string, flavour catalog.DatacenterFlavour, image catalog.Image, period metering.Period, at time.Time) NodeUsage {
+	u := NodeUsage{
+		NodeID: nodeID, ProjectID: projectID, FlavourID: flavour.ID,
+		Currency: flavour.PricePerHour.Currency, Period: period,
+		PricePerHour: flavour.PricePerHour.Amount, PricePerMonth: flavour.PricePerMonth.Amount, At: at,
+	}
+	if !image.ContainsSPLALicense {
+		return u
+	}
+	switch {
+	case flavour.SPLA.Base.Amount > 0 || flavour.SPLA.Additional2Cores.Amount > 0:
+		u.Licence = &metering.Licence{Cores: flavour.CPUCores, Price: flavour.SPLA}
+	case flavour.WindowsMonthlyFee != nil:
+		u.Licence = &metering.Licence{Cores: flavour.CPUCores, Price: catalog.SPLAPrice{Base: *flavour.WindowsMonthlyFee}}
+	}
+	return u
+}
+
+// usageRow is a node_usage row.
+type usageRow struct {
+	bun.BaseModel `bun:"table:node_usage,alias:nu"`
+
+	NodeID           string    `bun:"node_id,pk"`
+	ProjectID        string    `bun:"project_id"`
+	FlavourID        string    `bun:"flavour_id"`
+	Currency         string    `bun:"currency"`
+	PricePerHour     int64     `bun:"price_per_hour"`
+	PricePerMonth    int64     `bun:"price_per_month"`
+	LicenceCores     *int32    `bun:"licence_cores"`
+	LicenceBase      *int64    `bun:"licence_base"`
+	LicencePer2Cores *int64    `bun:"licence_per_2_cores"`
+	StartedAt        time.Time `bun:"started_at"`
+	EndedAt          time.Time `bun:"ended_at,nullzero"`
+	BilledUntil      time.Time `bun:"billed_until,nullzero"`
+}
+
+// phaseRow is a node_usage_phases row.
+type phaseRow struct {
+	bun.BaseModel `bun:"table:node_usage_phases,alias:nup"`
+
+	NodeID   string    `bun:"node_id,pk"`
+	StartsAt time.Time `bun:"starts_at,pk"`
+	Anchor   time.Time `bun:"anchor"`
+	Period   string    `bun:"period"`
+}
+
+// StartTx records, as part of the node domain's transaction db, that the
+// node u.NodeID was ordered, and returns when its first term ends (its
+// paid_until_at, metering.TermEnd). An hourly node's hours are counted on
+// the clock of its project's payer (Location).
+func StartTx(ctx context.Context, db bun.IDB, u NodeUsage) (time.Time, error) {
+	if !u.Period.Valid() {
+		return time.Time{}, fmt.Errorf("usage: node %s: unknown billing period %q", u.NodeID, u.Period)
+	}
+	at := u.At.UTC()
+	row := usageRow{
+		NodeID: u.NodeID, ProjectID: u.ProjectID, FlavourID: u.FlavourID, Currency: string(u.Currency),
+		PricePerHour: u.PricePerHour, PricePerMonth: u.PricePerMonth, StartedAt: at,
+	}
+	if l := u.Licence; l != nil {
+		row.LicenceCores, row.LicenceBase, row.LicencePer2Cores = &l.Cores, &l.Price.Base.Amount, &l.Price.Additional2Cores.Amount
+	}
+	anchor := at
+	if u.Period == metering.Hourly {
+		loc, err := Location(ctx, db, u.ProjectID)
+		if err != nil {
+			return time.Time{}, err
+		}
+		anchor = metering.HourAnchor(at, loc)
+	}
+	if _, err := db.NewInsert().Model(&row).Exec(ctx); err != nil {
+		return time.Time{}, fmt.Errorf("usage: start node %s: %w", u.NodeID, err)
+	}
+	phase := phaseRow{NodeID: u.NodeID, StartsAt: at, Anchor: anchor, Period: string(u.Period)}
+	if _, err := db.NewInsert().Model(&phase).Exec(ctx); err != nil {
+		return time.Time{}, fmt.Errorf("usage: start node %s: %w", u.NodeID, err)
+	}
+	return metering.TermEnd(u.Period, anchor, at), nil
+}
+
+// EndTx records, as part of the node domain's transaction db, that node
+// nodeID was destroyed at at: nothing more falls due after it, and a change
+// of billing period that had not taken effect yet never does. Usage that an
+// issued bill already covers stays billed: a destruction recorded for an
+// earlier time than the last bill's end counts from that end. Ending a node
+// twice keeps the first end.
+func EndTx(ctx context.Context, db bun.IDB, nodeID string, at time.Time) error {
+	row, err := lock(ctx, db, nodeID)
+	if err != nil {
+		return err
+	}
+	if !row.EndedAt.IsZero() {
+		return nil
+	}
+	end := at.UTC()
+	if end.Before(row.StartedAt) {
+		end = row.StartedAt
+	}
+	if end.Before(row.BilledUntil) {
+		end = row.BilledUntil
+	}
+	if _, err := db.NewUpdate().Model((*usageRow)(nil)).Set("ended_at = ?", end).Where("node_id = ?", nodeID).Exec(ctx); err != nil {
+		return fmt.Errorf("usage: end node %s: %w", nodeID, err)
+	}
+	if _, err := db.NewDelete().Model((*phaseRow)(nil)).
+		Where("node_id = ?", nodeID).Where("starts_at > ?", row.StartedAt).Where("starts_at >= ?", end).
+		Exec(ctx); err != nil {
+		return fmt.Errorf("usage: end node %s: drop pending changes: %w", nodeID, err)
+	}
+	return nil
+}
+
+// State is how a node is billed at an instant: what its row in nodes shows
+// (billing_period, target_billing_period, paid_until_at).
+type State struct {
+	// Period is the billing period in effect.
+	Period metering.Period
+	// Target is the billing period a pending change will switch to, empty
+	// when none is pending.
+	Target metering.Period
+	// PaidUntil is when the current term (the started hour, or the paid
+	// month) ends, and a pending change takes effect.
+	PaidUntil time.Time
+}
+
+// CurrentTx returns, as part of the node domain's transaction db, how node
+// nodeID is billed at at.
+func CurrentTx(ctx context.Context, db bun.IDB, nodeID string, at time.Time) (State, error) {
+	phases, err := loadPhases(ctx, db, nodeID)
+	if err != nil {
+		return State{}, err
+	}
+	return stateAt(phases, at.UTC()), nil
+}
+
+// ChangePeriodTx records, as part of the node domain's transaction db, that
+// node nodeID is to be billed by period from the end of its current term on
+// (metering.TermEnd of at), and returns how the node is billed now: with
+// the change pending as Target, taking effect at PaidUntil. Asking for the
+// period the node is billed by at at cancels a pending change. A node that
+// has ended is an error.
+func ChangePeriodTx(ctx context.Context, db bun.IDB, nodeID string, period metering.Period, at time.Time) (State, error) {
+	if !period.Valid() {
+		return State{}, fmt.Errorf("usage: node %s: unknown billing period %q", nodeID, period)
+	}
+	row, err := lock(ctx, db, nodeID)
+	if err != nil {
+		return State{}, err
+	}
+	if !row.EndedAt.IsZero() {
+		return State{}, fmt.Errorf("usage: node %s ended at %s", nodeID, row.EndedAt)
+	}
+	at = at.UTC()
+	phases, err := loadPhases(ctx, db, nodeID)
+	if err != nil {
+		return State{}, err
+	}
+	st := stateAt(phases, at)
+	if _, err := db.NewDelete().Model((*phaseRow)(nil)).
+		Where("node_id = ?", nodeID).Where("starts_at > ?", at).
+		Exec(ctx); err != nil {
+		return State{}, fmt.Errorf("usage: node %s: drop pending change: %w", nodeID, err)
+	}
+	st.Target = ""
+	if st.Period == period {
+		return st, nil
+	}
+	next := phaseRow{NodeID: nodeID, StartsAt: st.PaidUntil, Anchor: st.PaidUntil, Period: string(period)}
+	if _, err := db.NewInsert().Model(&next).Exec(ctx); err != nil {
+		return State{}, fmt.Errorf("usage: node %s: record change to %s: %w", nodeID, period, err)
+	}
+	st.Target = period
+	return st, nil
+}
+
+// loadPhases reads the phases of node nodeID in order; a node without any
+// is an error.
+func loadPhases(ctx context.Context, db bun.IDB, nodeID string) ([]phaseRow, error) {
+	var phases []phaseRow
+	if err := db.NewSelect().Model(&phases).Where("node_id = ?", nodeID).OrderExpr("starts_at").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("usage: phases of node %s: %w", nodeID, err)
+	}
+	if len(phases) == 0 {
+		return nil, fmt.Errorf("usage: node %s has no usage recorded", nodeID)
+	}
+	return phases, nil
+}
+
+// stateAt is how a node with phases (in order) is billed at at.
+func stateAt(phases []phaseRow, at time.Time) State {
+	current, i := phases[0], 1
+	for ; i < len(phases) && !phases[i].StartsAt.After(at); i++ {
+		current = phases[i]
+	}
+	st := State{Period: metering.Period(current.Period), PaidUntil: metering.TermEnd(metering.Period(current.Period), current.Anchor.UTC(), at)}
+	if i < len(phases) {
+		st.Target = metering.Period(phases[i].Period)
+	}
+	return st
+}
+
+// lock reads node nodeID's usage row and, on PostgreSQL, locks it until the
+// transaction ends, so that a change and a bill closing the node's period
+// take turns (on SQLite the transaction holds the database's write lock).
+func lock(ctx context.Context, db bun.IDB, nodeID string) (usageRow, error) {
+	var row usageRow
+	q := db.NewSelect().Model(&row).Where("node_id = ?", nodeID)
+	if q.Dialect().Name() == dialect.PG {
+		q = q.For("UPDATE")
+	}
+	err := q.Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return usageRow{}, fmt.Errorf("usage: node %s has no usage recorded", nodeID)
+	}
+	if err != nil {
+		return usageRow{}, fmt.Errorf("usage: lock node %s: %w", nodeID, err)
+	}
+	return row, nil
+}

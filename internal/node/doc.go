@@ -1,0 +1,98 @@
+// Package node owns nodes: the bare-metal servers customers rent in their
+// projects. It orders them, installs, powers, rescues, reinstalls and
+// destroys them through jobs that drive a provision.Driver, keeps a server
+// log of every step, and tells the project's members of every change through
+// the notify hub. It keeps the tables of migration 00007_nodes.sql and the
+// allocation columns of the catalog's servers and ip_addresses (see the
+// migration); it reads the identity domain's users (node limits) and the
+// projects table (currency), and never writes them.
+//
+// # Ordering
+//
+// Service.Create checks every precondition of an order before writing
+// anything (membership, project locks, the user's node limit, datacenter,
+// flavour stock, address pool, image, credentials, names), then writes
+// everything in one transaction: it takes the project's row lock, then the
+// user's (the node limit is checked again under it), takes free servers
+// with store.ForUpdateSkipLocked (on PostgreSQL two orders racing for the
+// last server get different rows, and the one left empty-handed is refused
+// with ResourceExhausted; on SQLite transactions run one at a time),
+// assigns one free address of each public subnet of the datacenter to each
+// server's public interface, and writes the nodes, their one-time secrets,
+// server logs, project log entries, install jobs and notifications. A
+// unique index keeps one live node per FQDN and one per server whatever
+// happens.
+//
+// # Names
+//
+// NormalizeFQDN is the one place names are checked: RFC 1123 labels of at
+// most 63 characters, at most 253 in all, a trailing dot accepted and
+// dropped, upper case folded, so "Web1.Example.NET." and "web1.example.net"
+// are the same node. A live node's name is unique across all projects.
+//
+// # Credentials and secrets
+//
+// An order (or a reinstall) names SSH keys of project members (keyring), a
+// root password, both, or neither: then each node gets a random password.
+// The image must accept each way asked for (a generated password needs an
+// image that accepts passwords). A password is a one-time secret
+// (node_secrets), kept in the database only until it has been handed to the
+// node: the install job gives it to the provisioning driver (Ironic writes it
+// to the config drive) and deletes it in the transaction that records the
+// driver accepted the request, so that a crash before that repeats the
+// request with the same password and a crash after finds nothing to repeat.
+// It is never logged, never put in job arguments and never returned; the
+// node shows only LoginHint.HasPassword. (When the metadata service arrives,
+// it becomes the one reader of the secret instead, on the node's first
+// boot.) Rescue passwords work the same way, except that
+// ChangeNodeRescueMode returns the password to the caller once, as the
+// reference asks. Secrets are not encrypted: their lifetime is a few
+// seconds, and no key management exists yet to make encryption more than a
+// gesture.
+//
+// # Operations and jobs
+//
+// A node takes one request at a time. A provisioning request (reinstall,
+// rescue on/off, destroy) is accepted only while the node is at rest (no
+// operation or power change under way) and when the transition table
+// (provision.Transition) allows its event from the server's state; the
+// accepting transaction moves the server to the event's state, records the
+// operation on the node and enqueues the operation's job (one kind per
+// operation, unique per node). The job follows the rules of package jobs:
+// it makes the driver's request unless operation_requested_at says it was
+// made, records that, then looks at the hardware and records each step the
+// hardware took (provision.Walk), with a server log entry per step, until
+// the hardware settles; then it ends the operation and completes itself in
+// one transaction. Between looks it snoozes (WorkerConfig.PollInterval).
+// Destroying ends the node's usage at once; when cleaning is done the
+// addresses and the server go back to the pool and the node is deleted (a
+// server that failed to clean stays out of the pool for an operator).
+//
+// Power changes (PowerActionNode) are accepted only for a node at rest that
+// is ACTIVE or in RESCUE, and not when they make no sense (ON when on, OFF
+// when off, RESET when off). Driver requests are safe to repeat, so a crash
+// between a request and its record repeats it; for RESET that can mean a
+// second reset.
+//
+// # Reading
+//
+// Get and List return live nodes with their server's state, public
+// interfaces and addresses, and the catalog objects they use, priced in the
+// project's currency. List pages hold at most NodesPageLimit nodes, ordered
+// by FQDN; its search term matches FQDNs, addresses, tags and statuses, and
+// its extended search takes the filters SearchOptions lists. GetChanged is
+// Get for notifications: a deleted node comes back with Status DELETED, so
+// subscribers learn it is gone. The node limit counts the live nodes a user
+// ordered, in any project.
+//
+// # Billing
+//
+// A node is billed HOURLY or MONTHLY. Its metering is the billing domain's
+// (internal/billing/usage), written in the transaction that makes each
+// change: the order starts it, ChangeBillingPeriod records a change that
+// applies when the current term ends (TargetBillingPeriod until then), and
+// Destroy ends it at once, whatever the cleaning takes. The row's
+// billing_period, target_billing_period and paid_until_at show the billing
+// as of its last change; reads return it as it is now (usage.CurrentTx), so
+// PaidUntil moves on with every started hour or paid month.
+package node

@@ -1,0 +1,53 @@
+package node_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gpcore/gpcore/internal/node"
+)
+
+func TestNormalizeFQDN(t *testing.T) {
+	label63 := strings.Repeat("a", 63)
+	// 4 labels of 61 characters and one of 5: 4*62 + 5 = 253 characters.
+	long253 := strings.Repeat(strings.Repeat("b", 61)+".", 4) + "ccccc"
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"web1.example.net", "web1.example.net"},
+		{"Web1.Example.NET", "web1.example.net"},
+		{"web1.example.net.", "web1.example.net"},
+		{"WEB1.EXAMPLE.NET.", "web1.example.net"},
+		{"localhost", "localhost"},
+		{"3com.example", "3com.example"}, // RFC 1123 allows a leading digit
+		{"a-b.c-d.example", "a-b.c-d.example"},
+		{label63 + ".example", label63 + ".example"},
+		{long253, long253},
+		{long253 + ".", long253},
+	} {
+		got, err := node.NormalizeFQDN(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("NormalizeFQDN(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{
+		"",
+		".",
+		"web1..example.net",
+		".web1.example.net",
+		"web1.example.net..",
+		"-web1.example.net",
+		"web1-.example.net",
+		"web_1.example.net",
+		"web 1.example.net",
+		"wéb1.example.net",
+		"\u212Aeb.example.net", // KELVIN SIGN lower-cases to an ASCII k
+		label63 + "a.example",
+		long253 + "d",
+		"web1.example.net/",
+	} {
+		if got, err := node.NormalizeFQDN(in); err == nil {
+			t.Errorf("NormalizeFQDN(%q) = %q, want an error", in, got)
+		}
+	}
+}
