@@ -27,19 +27,21 @@ bench:
 	./scripts/startup-memory.sh
 
 
-## generate: lint proto/ and regenerate gen/ (protoc-gen-go + protoc-gen-connect-go)
+## generate: lint proto/, regenerate gen/ (protoc-gen-go + protoc-gen-connect-go) and the
+## API reference docs/api.md (protoc-gen-doc, buf.gen.docs.yaml)
 generate: lint
 	$(BUF) generate
+	$(BUF) generate --template buf.gen.docs.yaml
 
 ## lint: buf lint and buf format check of proto/
 lint:
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 
-## check-generated: fail if gen/ differs from what `make generate` produces
+## check-generated: fail if gen/ or docs/api.md differs from what `make generate` produces
 check-generated: generate
-	@if [ -n "$$(git status --porcelain -- gen/)" ]; then \
-		echo "gen/ is out of date: run 'make generate' and commit the result"; \
-		git status --porcelain -- gen/; \
+	@if [ -n "$$(git status --porcelain -- gen/ docs/api.md)" ]; then \
+		echo "gen/ or docs/api.md is out of date: run 'make generate' and commit the result"; \
+		git status --porcelain -- gen/ docs/api.md; \
 		exit 1; \
 	fi
