@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# journey.sh walks the getting-started journey (docs/getting-started.md)
+# against a running `gpcore serve`: register, billing profile and test card,
+# project, SSH key, catalog, two nodes watched on SubscribeNotifications,
+# power off/on, rescue on/off, reinstall, destroy, usage and project log.
+#
+# Unary calls go over Connect JSON with curl; the catalog, the second order
+# and the notification stream go over gRPC with grpcurl (server reflection).
+#
+#   scripts/journey.sh [BASE_URL]        default http://127.0.0.1:8080
+#
+# Needs curl, jq, grpcurl and ssh-keygen. The server must use the built-in
+# test payment provider (no Stripe keys) and have a free BM-S1 flavour in
+# fra1 for two nodes. JOURNEY_TIMEOUT (seconds, default 120) bounds each wait.
+set -euo pipefail
+
+API=${1:-http://127.0.0.1:8080}
+API=${API%/}
+HOSTPORT=${API#*://}
+HOSTPORT=${HOSTPORT%%/*}
+TIMEOUT=${JOURNEY_TIMEOUT:-120}
+
+for tool in curl jq grpcurl ssh-keygen; do
+  command -v "$tool" >/dev/null || { echo "journey: $tool is required" >&2; exit 2; }
+done
+
+WORK=$(mktemp -d)
+STREAM_PID=
+cleanup() {
+  if [ -n "$STREAM_PID" ]; then kill "$STREAM_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { echo "journey: FAIL: $*" >&2; exit 1; }
+
+# call SERVICE/METHOD JSON: a Connect unary call; fails on a non-200 answer.
+call() {
+  local out code
+  out=$(curl -sS -X POST "$API/$1" -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $TOKEN" -d "$2" -w '\n%{http_code}')
+  code=${out##*$'\n'}
+  out=${out%$'\n'*}
+  if [ "$code" != 200 ]; then
+    echo "journey: $1 answered HTTP $code: $out" >&2
+    return 1
+  fi
+  printf '%s\n' "$out"
+}
+
+# rpc SERVICE/METHOD JSON: the same over gRPC with grpcurl.
+rpc() {
+  grpcurl -plaintext -max-time 30 -H "authorization: Bearer $TOKEN" -d "$2" "$HOSTPORT" "$1"
+}
+
+# wait_until DESCRIPTION COMMAND...: runs COMMAND every second until it
+# succeeds, for at most $TIMEOUT seconds.
+wait_until() {
+  local what=$1 start=$SECONDS
+  shift
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS - start >= TIMEOUT )); then fail "$what: not within ${TIMEOUT}s"; fi
+    sleep 1
+  done
+  echo "   $what ($(( SECONDS - start ))s)"
+}
+
+# retry_busy DESCRIPTION SERVICE/METHOD JSON: a node takes one request at a
+# time; retry while it answers failed_precondition (busy).
+retry_busy() {
+  local what=$1 start=$SECONDS out
+  while ! out=$(call "$2" "$3" 2>&1); do
+    case $out in
+      *failed_precondition*) ;;
+      *) fail "$what: $out" ;;
+    esac
+    if (( SECONDS - start >= TIMEOUT )); then fail "$what: node still busy after ${TIMEOUT}s"; fi
+    sleep 1
+  done
+  printf '%s\n' "$out"
+}
+
+step "Register and sign in at $API"
+EMAIL="journey-$(date +%s)-$RANDOM@example.com"
+PASSWORD="correct horse battery"
+TOKEN=
+curl -sS -f -X POST "$API/gpcore.api.auth.v1.AuthService/Register" -H 'Content-Type: application/json' \
+  -d "$(jq -n --arg e "$EMAIL" --arg p "$PASSWORD" '{email: $e, password: $p, firstName: "Ada", lastName: "Lovelace"}')" \
+  | jq -c '{user: .user.email}'
+curl -sS -f "$API/realms/gpcore/protocol/openid-connect/token" \
+  -d grant_type=password -d client_id=gpcore-cli \
+  --data-urlencode "username=$EMAIL" --data-urlencode "password=$PASSWORD" > "$WORK/tokens.json"
+TOKEN=$(jq -r .access_token "$WORK/tokens.json")
+[ -n "$TOKEN" ] && [ "$TOKEN" != null ] || fail "no access token"
+call gpcore.api.auth.v1.AuthService/GetUser '{}' | jq -c '.user | {id, email}'
+
+step "Billing profile and test card"
+PROFILE=$(call gpcore.api.payment.v1.PaymentService/CreateBillingProfile '{
+  "name": "Ada Lovelace", "company": "Analytical Engines GmbH", "vatId": "DE123456789",
+  "countryCode": "DE", "street": "Unter den Linden 1", "city": "Berlin",
+  "postcode": "10117", "billingEmail": "billing@example.com"}' | jq -r .billingProfile.id)
+echo "   billing profile $PROFILE"
+SETUP=$(call gpcore.api.payment.v1.PaymentService/AddCreditCard "{\"billingProfileId\":\"$PROFILE\"}" | jq -r .stripeSetupIdent)
+curl -sS -f "$API/payment/test/confirm" -d "setup_intent=$SETUP" -d payment_method=tok_visa | jq -c .
+
+step "Project"
+PROJECT=$(call gpcore.api.cloud.v1.CloudService/CreateProject \
+  "{\"name\":\"Web shop\",\"billingAddressId\":\"$PROFILE\"}" | jq -r .project.id)
+echo "   project $PROJECT"
+LOCKS=$(call gpcore.api.cloud.v1.CloudService/GetProjectLocks "{\"id\":\"$PROJECT\"}")
+[ "$(jq -c '.lockReasons // []' <<<"$LOCKS")" = "[]" ] || fail "project is locked: $LOCKS"
+
+step "SSH key"
+ssh-keygen -q -t ed25519 -N '' -C journey@laptop -f "$WORK/key"
+KEY=$(call gpcore.api.cloud.v1.CloudService/CreateUserSSHKey \
+  "$(jq -n --arg key "$(cat "$WORK/key.pub")" '{name: "laptop", publicKey: $key}')" | jq -r .sshKey.id)
+echo "   ssh key $KEY"
+
+step "Datacenters, flavours, images"
+rpc gpcore.api.cloud.v1.CloudService/ListDatacenters '{}' > "$WORK/dcs.json"
+jq -c '.datacenters[] | {short, status}' "$WORK/dcs.json"
+DC=$(jq -r '.datacenters[] | select(.short == "fra1") | .id' "$WORK/dcs.json")
+[ -n "$DC" ] || fail "no datacenter fra1"
+flavours() { call gpcore.api.cloud.v1.CloudService/ListProjectFlavours "{\"id\":\"$PROJECT\",\"datacenterId\":\"$DC\"}"; }
+flavours > "$WORK/flavours.json"
+jq -c '.flavours[] | {name, availability, perHour: .pricePerHour.formatted}' "$WORK/flavours.json"
+FLAVOUR=$(jq -r '.flavours[] | select(.name == "BM-S1") | .id' "$WORK/flavours.json")
+AVAILABILITY=$(jq -r '.flavours[] | select(.name == "BM-S1") | .availability' "$WORK/flavours.json")
+[ -n "$FLAVOUR" ] || fail "no flavour BM-S1"
+IMAGE=$(call gpcore.api.cloud.v1.CloudService/ListPublicImages '{}' \
+  | jq -r '.operatingSystems[].images[] | select(.alias == "debian-12") | .id')
+[ -n "$IMAGE" ] || fail "no image debian-12"
+echo "   fra1 $DC, BM-S1 $FLAVOUR ($AVAILABILITY), debian-12 $IMAGE"
+
+step "Subscribe to notifications"
+grpcurl -plaintext -H "authorization: Bearer $TOKEN" "$HOSTPORT" \
+  gpcore.api.cloud.v1.CloudService/SubscribeNotifications > "$WORK/stream.json" 2>"$WORK/stream.err" &
+STREAM_PID=$!
+wait_until "stream is live (first heartbeat)" grep -q heartbeat "$WORK/stream.json"
+
+step "Order two nodes"
+order() {
+  jq -n --arg project "$PROJECT" --arg dc "$DC" --arg flavour "$FLAVOUR" --arg image "$IMAGE" --arg key "$KEY" --arg fqdn "$1" \
+    '{projectId: $project, datacenterId: $dc, flavourId: $flavour, imageId: $image,
+      sshKeyIds: [$key], fqdns: [$fqdn], billingPeriod: "BILLING_PERIOD_HOURLY"}'
+}
+NODE1=$(call gpcore.api.cloud.v1.CloudService/CreateNode "$(order web1.example.com)" | jq -r '.nodes[0].id')
+NODE2=$(rpc gpcore.api.cloud.v1.CloudService/CreateNode "$(order web2.example.com)" | jq -r '.nodes[0].id')
+echo "   web1 $NODE1 (Connect), web2 $NODE2 (gRPC)"
+
+# stream_shows ID JQ-FILTER: the stream carried node ID in a state the filter accepts.
+stream_shows() {
+  jq -e -s --arg id "$1" "[.[] | .notification.node? // empty | select(.id == \$id) | $2] | any" "$WORK/stream.json"
+}
+for id in "$NODE1" "$NODE2"; do
+  wait_until "stream: $id ACTIVE" stream_shows "$id" '.status == "SERVER_PROVISIONING_STATE_ACTIVE"'
+done
+getnode() { call gpcore.api.cloud.v1.CloudService/GetNode "{\"projectId\":\"$PROJECT\",\"id\":\"$1\"}"; }
+for id in "$NODE1" "$NODE2"; do
+  getnode "$id" | jq -c '.node | {fqdn, status, powerState, ips: [.networkInterfaces[].ipAddresses[]]}'
+done
+
+step "Power off and on web1"
+node_is() { getnode "$NODE1" | jq -e "$1"; }
+retry_busy "power off" gpcore.api.cloud.v1.CloudService/PowerActionNode \
+  "{\"projectId\":\"$PROJECT\",\"id\":\"$NODE1\",\"powerState\":\"SERVER_POWER_STATE_OFF\"}" >/dev/null
+wait_until "web1 is off" node_is '.node.powerState == "SERVER_POWER_STATE_OFF"'
+retry_busy "power on" gpcore.api.cloud.v1.CloudService/PowerActionNode \
+  "{\"projectId\":\"$PROJECT\",\"id\":\"$NODE1\",\"powerState\":\"SERVER_POWER_STATE_ON\"}" >/dev/null
+wait_until "web1 is on" node_is '.node.powerState == "SERVER_POWER_STATE_ON" and .node.status == "SERVER_PROVISIONING_STATE_ACTIVE"'
+
+step "Rescue mode on and off"
+retry_busy "rescue on" gpcore.api.cloud.v1.CloudService/ChangeNodeRescueMode \
+  "{\"projectId\":\"$PROJECT\",\"id\":\"$NODE1\",\"rescueMode\":{\"enabled\":true}}" \
+  | jq -e -c '{rescuePassword: (.rescueMode.password | length > 0)}'
+wait_until "web1 in rescue" node_is '.node.status == "SERVER_PROVISIONING_STATE_RESCUE"'
+retry_busy "rescue off" gpcore.api.cloud.v1.CloudService/ChangeNodeRescueMode \
+  "{\"projectId\":\"$PROJECT\",\"id\":\"$NODE1\",\"rescueMode\":{\"enabled\":false}}" >/dev/null
+wait_until "web1 active again" node_is '.node.status == "SERVER_PROVISIONING_STATE_ACTIVE"'
+
+step "Reinstall web1"
+retry_busy "reinstall" gpcore.api.cloud.v1.CloudService/ReinstallNode \
+  "$(jq -n --arg project "$PROJECT" --arg id "$NODE1" --arg image "$IMAGE" --arg key "$KEY" \
+    '{projectId: $project, id: $id, fqdn: "web1.example.com", imageId: $image, sshKeyIds: [$key]}')" >/dev/null
+wait_until "stream: web1 rebuilding" stream_shows "$NODE1" '.status == "SERVER_PROVISIONING_STATE_REBUILD"'
+wait_until "web1 active after reinstall" node_is '.node.status == "SERVER_PROVISIONING_STATE_ACTIVE"'
+
+step "Destroy both"
+gone() {
+  local out
+  if out=$(getnode "$1" 2>&1); then return 1; fi
+  [[ $out == *not_found* ]]
+}
+for id in "$NODE1" "$NODE2"; do
+  retry_busy "destroy $id" gpcore.api.cloud.v1.CloudService/DestroyNode "{\"projectId\":\"$PROJECT\",\"id\":\"$id\"}" >/dev/null
+done
+for id in "$NODE1" "$NODE2"; do
+  wait_until "$id gone" gone "$id"
+done
+availability_back() {
+  flavours | jq -e --arg a "$AVAILABILITY" '.flavours[] | select(.name == "BM-S1") | .availability == $a'
+}
+wait_until "BM-S1 availability back to $AVAILABILITY" availability_back
+[ "$(call gpcore.api.cloud.v1.CloudService/ListNodes "{\"id\":\"$PROJECT\"}" | jq '.nodes // [] | length')" = 0 ] \
+  || fail "ListNodes still lists nodes"
+
+step "Usage and project log"
+call gpcore.api.cloud.v1.CloudService/GetProjectUsage "{\"id\":\"$PROJECT\",\"detailed\":true}" \
+  | jq -e -c '.usage | {total: .total.formatted, lines: [.flavourUsages[] | {flavour: .flavour.name, units, unitType}]}'
+call gpcore.api.cloud.v1.CloudService/ListProjectLogs "{\"id\":\"$PROJECT\"}" \
+  | jq -e -c '.logs | if length > 0 then length else error("empty project log") end | {logEntries: .}'
+
+step "Stream summary"
+jq -c -s '[.[] | .notification.node? // empty | {fqdn, status}] | group_by(.fqdn)[] | {fqdn: .[0].fqdn, states: [.[].status] | unique}' "$WORK/stream.json" || true
+
+printf '\njourney: OK\n'
