@@ -16,10 +16,11 @@ build:
 run: build
 	./bin/gpcore serve $(ARGS)
 
-## test: the whole suite with the race detector, on SQLite and PostgreSQL
+## test: the whole suite with the race detector on PostgreSQL, then again on SQLite (the embedded default)
 test:
 	go vet ./...
 	go test -race -count=1 ./...
+	GPCORE_TEST_POSTGRES_DSN= go test -count=1 ./...
 
 ## bench: throughput and latency benchmarks through real clients, plus start-up and idle memory
 bench:
