@@ -111,8 +111,10 @@ func (s *Service) list(ctx context.Context, userID, projectID string, q Query, p
 }
 
 // addressLike matches a node one of whose addresses is LIKE the argument.
-const addressLike = "EXISTS (SELECT 1 FROM server_interfaces AS si JOIN ip_addresses AS ia ON ia.interface_id = si.id" +
-	" WHERE si.server_id = n.server_id AND ia.address LIKE ? ESCAPE '!')"
+// The subquery does not refer to the node, so both databases run it once
+// per query rather than once per node.
+const addressLike = "n.server_id IN (SELECT si.server_id FROM server_interfaces AS si JOIN ip_addresses AS ia ON ia.interface_id = si.id" +
+	" WHERE ia.address LIKE ? ESCAPE '!')"
 
 // likeEscaper escapes LIKE wildcards with '!', which needs no escaping in
 // SQL string literals on either database (unlike a backslash).
