@@ -124,7 +124,7 @@ func benchSeed(b *testing.B, n int) ([]byte, []string) {
 			"interfaces": []any{map[string]any{
 				"id": uuid.NewString(), "type": "PUBLIC",
 				"mac_address": fmt.Sprintf("02:62:00:%02x:%02x:%02x", i>>16&0xff, i>>8&0xff, i&0xff),
-				"speed": 1000, "switch": "fra1-sw1", "switch_port": fmt.Sprintf("Bench%d", i),
+				"speed":       1000, "switch": "fra1-sw1", "switch_port": fmt.Sprintf("Bench%d", i),
 			}},
 		})
 	}
