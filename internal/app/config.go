@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gpcore/gpcore/internal/mail"
+	"github.com/gpcore/gpcore/internal/provision"
 )
 
 // Config is everything `gpcore serve` can be told. The zero value plus
@@ -64,6 +65,9 @@ type Config struct {
 	// operation passes through (DefaultSimStepDelay is the flag's default);
 	// zero finishes every operation at once, as tests want.
 	SimStepDelay time.Duration
+	// Driver, when set, replaces the simulated hardware SimStepDelay
+	// configures; tests set it to a sim they hold. Not a flag.
+	Driver provision.Driver
 	// JobTimeout bounds one attempt of a durable job, and JobRescueAfter is
 	// how long a job may stay running before it is taken for the leftover of
 	// a crashed process and run again; zero means jobs.DefaultJobTimeout and

@@ -26,19 +26,26 @@ import (
 const DefaultSimStepDelay = 2 * time.Second
 
 // buildNodes creates the node domain and what it runs on: the notification
-// hub, the provisioning driver (the simulated hardware), the job queue with
-// the node workers (and billing's: its periodic sweep), and the node
-// service. The hub and the queue start with Serve (startBackground).
-func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, bill *billing.Service) (*node.Service, error) {
+// hub, the provisioning driver (the simulated hardware, unless
+// Config.Driver), the job queue with the node workers and periodic jobs
+// (and billing's), and the node service, which has tokens sign its console
+// tokens. The hub and the queue start with Serve (startBackground).
+func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service,
+	bill *billing.Service, tokens node.ConsoleTokens,
+) (*node.Service, error) {
 	hub, err := notify.New(ctx, a.db, notify.Config{Logger: a.log})
 	if err != nil {
 		return nil, fmt.Errorf("notification hub: %w", err)
+	}
+	driver := a.cfg.Driver
+	if driver == nil {
+		driver = sim.New(sim.Config{Durations: simDurations(a.cfg.SimStepDelay)})
 	}
 	workers := river.NewWorkers()
 	if err := node.AddWorkers(workers, a.db, node.WorkerConfig{
 		Projects:     projects,
 		Hub:          hub,
-		Driver:       sim.New(sim.Config{Durations: simDurations(a.cfg.SimStepDelay)}),
+		Driver:       driver,
 		PollInterval: simPollInterval(a.cfg.SimStepDelay),
 	}); err != nil {
 		return nil, err
@@ -47,13 +54,15 @@ func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *pr
 		return nil, err
 	}
 	queue, err := jobs.New(a.db, jobs.Config{
-		Workers: workers, Logger: a.log, PeriodicJobs: billing.PeriodicJobs(),
+		Workers: workers, Logger: a.log, PeriodicJobs: append(billing.PeriodicJobs(), node.PeriodicJobs()...),
 		JobTimeout: a.cfg.JobTimeout, RescueStuckJobsAfter: a.cfg.JobRescueAfter,
 	})
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := node.New(a.db, node.Config{Catalog: cat, Projects: projects, Keys: keys, Hub: hub, Queue: queue})
+	nodes, err := node.New(a.db, node.Config{
+		Catalog: cat, Projects: projects, Keys: keys, Hub: hub, Queue: queue, Driver: driver, ConsoleTokens: tokens,
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	keys := keyring.New(a.db, projects)
-	nodes, err := a.buildNodes(ctx, cat, projects, keys, bill)
+	nodes, err := a.buildNodes(ctx, cat, projects, keys, bill, issuer)
 	if err != nil {
 		return err
 	}

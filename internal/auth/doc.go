@@ -38,6 +38,27 @@
 // new one with a fresh lifetime (rotation). When "openid" is in the scope,
 // the token response also carries an ID token for the client.
 //
+// # Console tokens
+//
+// IssueConsoleToken signs the token of a remote console session
+// (GetRemoteConsoleAccess) with the same key, so whatever sits in front of
+// the consoles (a VNC proxy) verifies it against the published JWKS like
+// any OpenID Connect relying party. Its claims:
+//
+//	iss                        as in access tokens
+//	sub                        the user who opened the session
+//	aud                        ConsoleAudience ("gpcore-console") only
+//	typ                        "Console"
+//	iat, exp                   issue time, the session's end (at most MaxConsoleTokenTTL on)
+//	jti                        the console session's id
+//	gpcore_console_session_id  the console session's id again
+//	gpcore_node_id             the node the console is of
+//	gpcore_server_id           the node's server
+//
+// Verify refuses it (its audience is not Config.Audience): a console token
+// opens no API call, and an access token, whose audience is not the
+// console's, opens no console.
+//
 // # Verification
 //
 // A Verifier turns a bearer token into a Principal. The Issuer verifies its

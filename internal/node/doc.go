@@ -1,11 +1,12 @@
 // Package node owns nodes: the bare-metal servers customers rent in their
 // projects. It orders them, installs, powers, rescues, reinstalls and
 // destroys them through jobs that drive a provision.Driver, keeps a server
-// log of every step, and tells the project's members of every change through
-// the notify hub. It keeps the tables of migration 00007_nodes.sql and the
-// allocation columns of the catalog's servers and ip_addresses (see the
-// migration); it reads the identity domain's users (node limits) and the
-// projects table (currency), and never writes them.
+// log of every step, opens remote consoles on their servers' BMCs, and
+// tells the project's members of every change through the notify hub. It
+// keeps the tables of migration 00007_nodes.sql and the allocation columns
+// of the catalog's servers and ip_addresses (see the migration); it reads
+// the identity domain's users (node limits) and the projects table
+// (currency), and never writes them.
 //
 // # Ordering
 //
@@ -73,6 +74,20 @@
 // when off, RESET when off). Driver requests are safe to repeat, so a crash
 // between a request and its record repeats it; for RESET that can mean a
 // second reset.
+//
+// # Remote consoles
+//
+// Service.Console opens a console session on the BMC of a node's server
+// through the driver (provision.Driver.OpenConsole), with a random password
+// and a 16-character user name made here, for Config.ConsoleTTL. Every check
+// and the driver call come first; the session is recorded only once the BMC
+// has it, in one transaction with the project log entry: its id, node, user,
+// user name, the SHA-256 of the password and of the token, and its end
+// (node_console_sessions). The token is a JWT of gpcore's issuer for the
+// session (auth.Issuer.IssueConsoleToken). A failure after the driver call
+// leaves a session on the BMC whose credentials nobody got, which ends on its
+// own. The periodic job PeriodicJobs schedules deletes the sessions whose
+// time is up, by the workers' clock.
 //
 // # Reading
 //

@@ -12,6 +12,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/gpcore/gpcore/internal/auth"
 	"github.com/gpcore/gpcore/internal/billing"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/fault"
@@ -56,10 +57,13 @@ type env struct {
 	projects *project.Service
 	keys     *keyring.Service
 	hub      *notify.Hub
+	issuer   *auth.Issuer
 	nodes    *node.Service
 	sim      *sim.Driver
 	workers  *river.Workers
 	queue    *jobs.Queue
+	// now is the clock of the node service, its workers and the issuer.
+	now func() time.Time
 }
 
 // envOptions tune newEnv.
@@ -69,6 +73,10 @@ type envOptions struct {
 	stopped bool
 	// sim configures the simulated hardware (zero durations if nil).
 	sim *sim.Config
+	// clock, if set, is the clock of everything: the node service, its
+	// workers, the issuer and the simulated hardware (unless sim names
+	// another).
+	clock *manualClock
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -105,11 +113,23 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if opts.sim != nil {
 		simCfg = *opts.sim
 	}
+	now := time.Now
+	if opts.clock != nil {
+		now = opts.clock.Now
+		if simCfg.Clock == nil {
+			simCfg.Clock = opts.clock
+		}
+	}
+	issuer, err := auth.NewIssuer(ctx, db, ids, auth.Config{PublicURL: "http://gpcore.test", Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := &env{db: db, identity: ids, billing: bill, projects: projects, keys: keyring.New(db, projects), hub: hub,
-		sim: sim.New(simCfg)}
+		issuer: issuer, sim: sim.New(simCfg), now: now}
 	e.queue = e.newQueue(t, e.sim)
 	e.nodes, err = node.New(db, node.Config{
 		Catalog: catalog.New(db), Projects: projects, Keys: e.keys, Hub: hub, Queue: e.queue,
+		Driver: e.sim, ConsoleTokens: issuer, Now: now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -120,17 +140,25 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	return e
 }
 
-// newQueue builds a queue that works the node jobs with driver.
+// newQueue builds a queue that works the node jobs with driver, on the
+// env's clock.
 func (e *env) newQueue(t *testing.T, driver provision.Driver) *jobs.Queue {
+	t.Helper()
+	return e.newQueueWith(t, driver, jobs.Config{Logger: slog.New(slog.DiscardHandler)})
+}
+
+// newQueueWith builds a queue that works the node jobs with driver, with
+// cfg's logger and periodic jobs.
+func (e *env) newQueueWith(t *testing.T, driver provision.Driver, cfg jobs.Config) *jobs.Queue {
 	t.Helper()
 	workers := river.NewWorkers()
 	if err := node.AddWorkers(workers, e.db, node.WorkerConfig{
-		Projects: e.projects, Hub: e.hub, Driver: driver, PollInterval: 20 * time.Millisecond,
+		Projects: e.projects, Hub: e.hub, Driver: driver, PollInterval: 20 * time.Millisecond, Now: e.now,
 	}); err != nil {
 		t.Fatal(err)
 	}
 	q, err := jobs.New(e.db, jobs.Config{
-		Workers: workers, PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		Workers: workers, PollInterval: 100 * time.Millisecond, Logger: cfg.Logger, PeriodicJobs: cfg.PeriodicJobs,
 	})
 	if err != nil {
 		t.Fatal(err)

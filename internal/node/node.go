@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/gpcore/gpcore/internal/auth"
 	"github.com/gpcore/gpcore/internal/billing/metering"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/fault"
@@ -15,6 +16,7 @@ import (
 	"github.com/gpcore/gpcore/internal/keyring"
 	"github.com/gpcore/gpcore/internal/notify"
 	"github.com/gpcore/gpcore/internal/project"
+	"github.com/gpcore/gpcore/internal/provision"
 	"github.com/gpcore/gpcore/internal/store"
 )
 
@@ -123,8 +125,13 @@ type Config struct {
 	Hub *notify.Hub
 	// Queue takes the jobs that carry out orders and operations.
 	Queue *jobs.Queue
+	// Driver opens remote consoles on the servers' BMCs; it is the
+	// workers' driver (WorkerConfig.Driver).
+	Driver provision.Driver
+	// ConsoleTokens signs the tokens of console sessions.
+	ConsoleTokens ConsoleTokens
 	// ConsoleTTL is how long remote console credentials work
-	// (DefaultConsoleTTL if 0).
+	// (DefaultConsoleTTL if 0; at most auth.MaxConsoleTokenTTL).
 	ConsoleTTL time.Duration
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
@@ -136,26 +143,31 @@ type Service struct {
 	catalog    *catalog.Catalog
 	keys       *keyring.Service
 	queue      *jobs.Queue
+	driver     provision.Driver
+	tokens     ConsoleTokens
 	consoleTTL time.Duration
 }
 
 // New returns a Service on db, which must be migrated (store and jobs).
 func New(db *store.DB, cfg Config) (*Service, error) {
-	if cfg.Catalog == nil || cfg.Projects == nil || cfg.Keys == nil || cfg.Hub == nil || cfg.Queue == nil {
-		return nil, errors.New("node: Config needs Catalog, Projects, Keys, Hub and Queue")
+	if cfg.Catalog == nil || cfg.Projects == nil || cfg.Keys == nil || cfg.Hub == nil || cfg.Queue == nil ||
+		cfg.Driver == nil || cfg.ConsoleTokens == nil {
+		return nil, errors.New("node: Config needs Catalog, Projects, Keys, Hub, Queue, Driver and ConsoleTokens")
 	}
 	ttl := cfg.ConsoleTTL
 	if ttl == 0 {
 		ttl = DefaultConsoleTTL
 	}
-	if ttl < 0 {
-		return nil, fmt.Errorf("node: console TTL %s is negative", ttl)
+	if ttl < time.Second || ttl > auth.MaxConsoleTokenTTL {
+		return nil, fmt.Errorf("node: console TTL %s is not between a second and %s", ttl, auth.MaxConsoleTokenTTL)
 	}
 	return &Service{
 		core:       newCore(db, cfg.Hub, cfg.Projects, cfg.Now),
 		catalog:    cfg.Catalog,
 		keys:       cfg.Keys,
 		queue:      cfg.Queue,
+		driver:     cfg.Driver,
+		tokens:     cfg.ConsoleTokens,
 		consoleTTL: ttl,
 	}, nil
 }

@@ -3,15 +3,12 @@ package node
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/gpcore/gpcore/internal/billing/metering"
@@ -470,85 +467,4 @@ func (s *Service) ChangeBillingPeriod(ctx context.Context, userID, projectID, no
 	}
 	n, err := s.changed(ctx, cur, projectID, nodeID)
 	return n, wrap("change billing period", err)
-}
-
-// ConsoleAccess are short-lived credentials for a node's remote console,
-// served by the platform management controller of its server.
-type ConsoleAccess struct {
-	// Token identifies the session to the console gateway.
-	Token string
-	// Hostname is the address of the platform management controller.
-	Hostname string
-	// Username and Password log in to the console.
-	Username string
-	Password string
-	// ExpiresAt is when the credentials stop working.
-	ExpiresAt time.Time
-}
-
-// Console opens a remote console session on a node and returns its
-// credentials, which work for the service's console TTL. Only their SHA-256
-// is kept. Refusals are fault errors: NotFound for a node that is not live
-// in a project userID is a confirmed member of; FailedPrecondition when the
-// server has no platform management or the node is being destroyed.
-func (s *Service) Console(ctx context.Context, userID, nodeID string) (ConsoleAccess, error) {
-	var access ConsoleAccess
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var projectID string
-		err := tx.NewSelect().Model((*nodeRow)(nil)).Column("project_id").
-			Where("id = ?", nodeID).Where("deleted_at IS NULL").
-			Scan(ctx, &projectID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errNodeNotFound(nodeID)
-		}
-		if err != nil {
-			return fmt.Errorf("find node %s: %w", nodeID, err)
-		}
-		member, err := s.projects.IsMember(ctx, projectID, userID)
-		if err != nil {
-			return err
-		}
-		if !member {
-			return errNodeNotFound(nodeID)
-		}
-		n, err := lockNode(ctx, tx, projectID, nodeID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case n.server.PlatformManagementIP == "":
-			return fault.Precondition("node %s has no platform management: no remote console", n.node.FQDN)
-		case n.node.Operation == opDestroy:
-			return fault.Precondition("node %s is being destroyed", n.node.FQDN)
-		}
-		id, err := uuid.NewV7()
-		if err != nil {
-			return fmt.Errorf("session id: %w", err)
-		}
-		now := s.now()
-		access = ConsoleAccess{
-			Token:     rand.Text() + rand.Text(),
-			Hostname:  n.server.PlatformManagementIP,
-			Username:  "console-" + id.String()[len(id.String())-12:],
-			Password:  rand.Text(),
-			ExpiresAt: now.Add(s.consoleTTL),
-		}
-		row := consoleSessionRow{ID: id.String(), NodeID: nodeID, UserID: userID, Username: access.Username,
-			TokenSHA256: sha256Hex(access.Token), PasswordSHA256: sha256Hex(access.Password),
-			ExpiresAt: access.ExpiresAt, CreatedAt: now}
-		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
-			return fmt.Errorf("store console session: %w", err)
-		}
-		return s.projects.Log(ctx, tx, projectID, userID, fmt.Sprintf("opened a remote console on the node %s", n.node.FQDN))
-	})
-	if err != nil {
-		return ConsoleAccess{}, wrap("console", err)
-	}
-	return access, nil
-}
-
-// sha256Hex is the hex SHA-256 of s, as console credentials are kept.
-func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }

@@ -1,8 +1,6 @@
 package node_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -201,34 +199,6 @@ func TestChangeBillingPeriod(t *testing.T) {
 	}
 	_, err = e.nodes.ChangeBillingPeriod(ctx, c.user.ID, c.project.ID, n.ID, "YEARLY")
 	wantFault(t, err, fault.KindInvalidArgument, "billing_period")
-}
-
-func TestConsole(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{stopped: true})
-	c := e.customer(t)
-	ctx := t.Context()
-	n := e.create(t, c, order(c, "console.example"))[0]
-	access, err := e.nodes.Console(ctx, c.user.ID, n.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if access.Token == "" || access.Password == "" || access.Hostname == "" || access.Username == "" ||
-		access.ExpiresAt.Sub(time.Now()) > node.DefaultConsoleTTL || access.ExpiresAt.Before(time.Now()) {
-		t.Fatalf("console access %+v", access)
-	}
-	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
-	if got := e.count(t, "SELECT COUNT(*) FROM node_console_sessions WHERE token_sha256 = ? AND password_sha256 = ?",
-		sum(access.Token), sum(access.Password)); got != 1 {
-		t.Fatal("the session is not stored by the hashes of its credentials")
-	}
-	e.exec(t, "UPDATE servers SET platform_management_ip = '' WHERE id = ?", e.serverOf(t, n.ID))
-	got, err := e.nodes.Get(ctx, c.user.ID, c.project.ID, n.ID)
-	if err != nil || got.HasConsoleAccess {
-		t.Fatalf("a server without platform management: console access %v, %v", got.HasConsoleAccess, err)
-	}
-	_, err = e.nodes.Console(ctx, c.user.ID, n.ID)
-	wantFault(t, err, fault.KindFailedPrecondition, "")
 }
 
 func TestListAndSearch(t *testing.T) {

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"time"
 
 	"github.com/gpcore/gpcore/internal/catalog"
 )
@@ -35,7 +36,10 @@ type Driver interface {
 	Rebuild(ctx context.Context, s Server, d Deployment) error
 	// Destroy tears the instance down and cleans the disks back to factory
 	// state: DELETING, DELETED, CLEANING, CLEAN_WAIT, then AVAILABLE (and
-	// powered off), or ERROR or CLEAN_FAIL.
+	// powered off), or ERROR or CLEAN_FAIL. Once it has accepted the
+	// request, the server's console sessions are closed (Ironic: a PUT of
+	// the console state with {"enabled": false}): nobody watches the
+	// teardown, and the next customer inherits no session.
 	Destroy(ctx context.Context, s Server) error
 	// Rescue boots the rescue system with password as its root password:
 	// RESCUING, RESCUE_WAIT, then RESCUE, or RESCUE_FAIL.
@@ -48,6 +52,17 @@ type Driver interface {
 	SetPower(ctx context.Context, s Server, target catalog.PowerState) error
 	// GetState reports where the server is now.
 	GetState(ctx context.Context, s Server) (State, error)
+	// OpenConsole enables the remote console of a server that holds an
+	// instance (HoldsInstance) and opens a session on its BMC that takes
+	// c's credentials until c.ExpiresAt, then returns the console's
+	// connection info. Ironic does it with a PUT of
+	// /v1/nodes/{IronicID}/states/console with {"enabled": true}, then a
+	// GET of the same path for console_info. A server without a BMC
+	// (BMCAddress empty) or in a state that holds no instance is a
+	// fault.ErrFailedPrecondition. A repeated request for the same session
+	// (c.SessionID, same credentials) returns the same console and changes
+	// nothing.
+	OpenConsole(ctx context.Context, s Server, c ConsoleRequest) (Console, error)
 }
 
 // Server names the machine a Driver acts on, with what the control plane
@@ -61,6 +76,39 @@ type Server struct {
 	// ProvisionState and PowerState are the states last recorded.
 	ProvisionState catalog.ProvisionState
 	PowerState     catalog.PowerState
+	// BMCAddress is the address of the server's platform management
+	// controller (iLO, iDRAC, IPMI), the catalog's platform_management_ip;
+	// empty when it has none.
+	BMCAddress string
+}
+
+// ConsoleRequest asks for a remote console session on a server's BMC, with
+// the credentials the control plane generated for it.
+type ConsoleRequest struct {
+	// SessionID is the control plane's id of the session; a repeated
+	// request names the same one.
+	SessionID string
+	// Username and Password are to log in to the console. Drivers never
+	// log the password.
+	Username string
+	Password string
+	// ExpiresAt is when the session stops taking them.
+	ExpiresAt time.Time
+}
+
+// Console is an open remote console session: where a VNC client connects
+// and how it logs in.
+type Console struct {
+	// Host is the address a VNC client connects to: the BMC, or the
+	// console proxy in front of it.
+	Host string
+	// Username and Password log in: the request's, or those the BMC handed
+	// out in their place.
+	Username string
+	Password string
+	// ExpiresAt is when the session stops taking them: the request's, or
+	// earlier when the BMC allows less.
+	ExpiresAt time.Time
 }
 
 // Deployment is what Deploy and Rebuild install: an image, and the

@@ -257,6 +257,21 @@ func Target(s catalog.ProvisionState) catalog.ProvisionState {
 	return end
 }
 
+// instanceStates are the states of a server that holds a customer's
+// instance (see HoldsInstance).
+var instanceStates = []catalog.ProvisionState{
+	deploying, deployWait, deployDone, deployFail, active, rebuild,
+	rescuing, rescueWait, rescue, rescueFail, unrescuing, unrescueFail,
+}
+
+// HoldsInstance reports whether a server in s holds a customer's instance:
+// one being installed or reinstalled, installed, in rescue, or failed at one
+// of those, every state ACTIVE leads to without a deletion. A server being
+// torn down or cleaned, a free one and one in the operator's care hold none;
+// they have no remote console to open (Driver.OpenConsole), so that nobody
+// watches a teardown or inherits the previous customer's screen.
+func HoldsInstance(s catalog.ProvisionState) bool { return slices.Contains(instanceStates, s) }
+
 // Walk returns the progress events that lead from one state to another, the
 // shortest way: the steps the hardware took between two polls, so a worker
 // can record each of them. from == to gives no steps. A state the hardware

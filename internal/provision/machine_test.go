@@ -115,6 +115,30 @@ func TestEveryStateIsReachable(t *testing.T) {
 	}
 }
 
+// TestHoldsInstance: a server holds an instance exactly in the states
+// ACTIVE leads to without a deletion, and a deployment puts it in one at
+// once.
+func TestHoldsInstance(t *testing.T) {
+	t.Parallel()
+	want := map[catalog.ProvisionState]bool{catalog.StateActive: true}
+	for queue := []catalog.ProvisionState{catalog.StateActive}; len(queue) > 0; queue = queue[1:] {
+		for _, e := range provision.Edges() {
+			if e.From == queue[0] && e.Event != provision.Delete && !want[e.To] {
+				want[e.To] = true
+				queue = append(queue, e.To)
+			}
+		}
+	}
+	for _, s := range catalog.ProvisionStates() {
+		if got := provision.HoldsInstance(s); got != want[s] {
+			t.Errorf("HoldsInstance(%s) = %v, want %v", s, got, want[s])
+		}
+	}
+	if to, err := provision.Transition(catalog.StateAvailable, provision.Deploy); err != nil || !provision.HoldsInstance(to) {
+		t.Errorf("a deployment starts in %s (%v), which holds no instance", to, err)
+	}
+}
+
 func TestSettledAndTarget(t *testing.T) {
 	t.Parallel()
 	settled := []catalog.ProvisionState{

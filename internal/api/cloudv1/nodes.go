@@ -210,9 +210,11 @@ func (h *Handler) ReinstallNode(ctx context.Context, req *connect.Request[cloudv
 	return connect.NewResponse(&cloudv1.ReinstallNodeResponse{Node: nodeMessage(n)}), nil
 }
 
-// GetRemoteConsoleAccess opens a remote console session on a node whose
-// server has platform management, and answers with its short-lived
-// credentials.
+// GetRemoteConsoleAccess opens a remote console session on the BMC of a
+// node's server (node.Service.Console) and answers with where to connect
+// (hostname), the VNC credentials the BMC takes until the session ends, and
+// the session's JWT, signed by gpcore's OpenID Connect issuer for the
+// console audience.
 func (h *Handler) GetRemoteConsoleAccess(ctx context.Context, req *connect.Request[cloudv1.GetRemoteConsoleAccessRequest]) (*connect.Response[cloudv1.GetRemoteConsoleAccessResponse], error) {
 	id, err := apiconv.UUID("id", req.Msg.GetId())
 	if err != nil {

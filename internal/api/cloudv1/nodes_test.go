@@ -17,6 +17,7 @@ import (
 	cloudv2 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2/cloudv2connect"
 	typev1 "github.com/gpcore/gpcore/gen/gpcore/type/v1"
+	"github.com/gpcore/gpcore/internal/provision/sim"
 	"github.com/gpcore/gpcore/internal/sshkey/sshkeytest"
 	"github.com/gpcore/gpcore/internal/testserver"
 )
@@ -142,7 +143,7 @@ func retryBusy(t *testing.T, call func() error) {
 // every operation to its destruction, watching the notification stream.
 func TestNodeLifeCycle(t *testing.T) {
 	t.Parallel()
-	s := testserver.Start(t)
+	s, hw := startWithHardware(t, &hwClock{})
 	ctx := context.Background()
 	u := s.Register(t)
 	c := s.Cloud(u.Token)
@@ -254,9 +255,10 @@ func TestNodeLifeCycle(t *testing.T) {
 		t.Fatalf("ChangeNodeBillingPeriod: %v, %v", billed, err)
 	}
 	console, err := c.GetRemoteConsoleAccess(ctx, connect.NewRequest(&cloudv1.GetRemoteConsoleAccessRequest{Id: id}))
-	if err != nil || console.Msg.GetToken() == "" || console.Msg.GetPassword() == "" || console.Msg.GetHostname() == "" {
-		t.Fatalf("GetRemoteConsoleAccess: %v, %v", console, err)
+	if err != nil {
+		t.Fatalf("GetRemoteConsoleAccess: %v", err)
 	}
+	serverID := checkConsole(t, s, hw, console.Msg, u.ID, id)
 	limit, err := c.GetUserNodeLimit(ctx, connect.NewRequest(&cloudv1.GetUserNodeLimitRequest{}))
 	if err != nil || limit.Msg.GetUserLimit().GetCurrent() != 1 || limit.Msg.GetUserLimit().GetLimit() != 10 {
 		t.Fatalf("GetUserNodeLimit: %v, %v", limit, err)
@@ -272,6 +274,10 @@ func TestNodeLifeCycle(t *testing.T) {
 	})
 	_, err = c.GetNode(ctx, connect.NewRequest(&cloudv1.GetNodeRequest{Id: id, ProjectId: p.GetId()}))
 	testserver.WantCode(t, err, connect.CodeNotFound, "")
+	// The teardown closed the console session on the server's BMC.
+	if err := hw.ConsoleLogin(serverID, console.Msg.GetUsername(), console.Msg.GetPassword()); !errors.Is(err, sim.ErrLoginRefused) {
+		t.Fatalf("the BMC of the destroyed node still takes its console credentials: %v", err)
+	}
 	// The server is back in the pool: an order of all six BM-S1 servers
 	// gets it.
 	all, err := c.CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), "s1.example", "s2.example", "s3.example",
@@ -291,7 +297,7 @@ func TestNodeLifeCycle(t *testing.T) {
 	// has every action.
 	logs := projectLogs(t, c, &cloudv1.ListProjectLogsRequest{Id: p.GetId()})
 	for _, want := range []string{"ordered the node web1.example.net", "enabled rescue mode", "reinstalled the node web2.example.net",
-		"destroyed the node web2.example.net"} {
+		"opened a remote console on the node web2.example.net", "destroyed the node web2.example.net"} {
 		if !slices.ContainsFunc(messages(logs.GetLogs()), func(m string) bool { return strings.Contains(m, want) }) {
 			t.Errorf("project log lacks %q: %v", want, messages(logs.GetLogs()))
 		}

@@ -17,6 +17,16 @@
 // This also covers the usual order of things, where the domain records
 // DEPLOYING (or DELETING, RESCUING, ...) when it accepts a request, before
 // the job asks the sim.
+//
+// # Remote consoles
+//
+// Each server has a simulated BMC. [Driver.OpenConsole] opens a console
+// session on it that takes the request's user name and password until the
+// request's expiry, by the sim's clock; [Driver.ConsoleLogin] is a VNC
+// client logging in, accepted only with the credentials of a session still
+// open. There is no screen behind it: the sim checks credentials, it serves
+// no VNC. Destroy closes a server's sessions, and sessions live in memory
+// only, so a restart closes them all.
 package sim
 
 import (
@@ -156,6 +166,9 @@ type Driver struct {
 	// state the operation fails in; powerFaults, by server.
 	faults      map[faultKey]string
 	powerFaults map[string]string
+	// consoles holds the open console sessions of each server's BMC, by
+	// server id and then session id.
+	consoles map[string]map[string]*consoleSession
 }
 
 var _ provision.Driver = (*Driver)(nil)
@@ -209,6 +222,7 @@ func New(cfg Config) *Driver {
 		servers:     map[string]*server{},
 		faults:      map[faultKey]string{},
 		powerFaults: map[string]string{},
+		consoles:    map[string]map[string]*consoleSession{},
 	}
 }
 
@@ -252,9 +266,16 @@ func (d *Driver) Rebuild(ctx context.Context, s provision.Server, _ provision.De
 	return d.request(ctx, s, rebuildOp)
 }
 
-// Destroy implements provision.Driver.
+// Destroy implements provision.Driver. Once the teardown is accepted, the
+// server's console sessions are closed.
 func (d *Driver) Destroy(ctx context.Context, s provision.Server) error {
-	return d.request(ctx, s, destroyOp)
+	if err := d.request(ctx, s, destroyOp); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.consoles, s.ID)
+	return nil
 }
 
 // Rescue implements provision.Driver.

@@ -399,11 +399,19 @@ func TestConcurrentUse(t *testing.T) {
 	for i := range 32 {
 		wg.Go(func() {
 			srv := available(fmt.Sprintf("s%d", i))
+			srv.BMCAddress = "10.0.0.1"
 			if err := d.Deploy(t.Context(), srv, deployment); err != nil {
 				t.Error(err)
 				return
 			}
 			if _, err := d.GetState(t.Context(), srv); err != nil {
+				t.Error(err)
+			}
+			c := provision.ConsoleRequest{SessionID: srv.ID, Username: "u" + srv.ID, Password: "p" + srv.ID, ExpiresAt: time.Now().Add(time.Hour)}
+			if _, err := d.OpenConsole(t.Context(), srv, c); err != nil {
+				t.Error(err)
+			}
+			if err := d.ConsoleLogin(srv.ID, c.Username, c.Password); err != nil {
 				t.Error(err)
 			}
 			if err := d.Destroy(t.Context(), srv); err != nil {
