@@ -21,12 +21,12 @@
 //   - Each user has exactly one default project once they belong to any:
 //     the first project a user creates or joins becomes their default (a
 //     partial unique index allows at most one), ChangeDefault moves the flag
-//     in one transaction, and when a project goes away from under a member
-//     (removal, or the owner deleting it) that member's oldest remaining
-//     project takes the flag.
-//   - Delete: the OWNER only, never the caller's default project, and never
-//     while a DeletionGuard reports something left (nodes, unpaid bills, a
-//     balance).
+//     in one transaction, and when a member is removed from their default
+//     project their oldest remaining project takes the flag.
+//   - Delete: the OWNER only, never a project that is any member's default
+//     project (the owner's or another's: the reference's "a project marked
+//     as default project can not be deleted"), and never while a
+//     DeletionGuard reports something left (nodes, unpaid bills, a balance).
 //   - Invites are project_members rows with confirmed false. Invite is for
 //     the OWNER; the identifier is an e-mail address or a user id. People
 //     get a pending invite and accept or reject it with Join; service

@@ -332,9 +332,9 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 
 // Delete deletes a project with its memberships, invites and log. Refusals
 // are fault errors: NotFound for a non-member, PermissionDenied for a member
-// who is not the OWNER, FailedPrecondition when it is the caller's default
-// project or a DeletionGuard reports something left in it. Members whose
-// default project it was get their oldest remaining project as default.
+// who is not the OWNER, FailedPrecondition when it is the default project of
+// any of its members (the caller or another: every user with a project keeps
+// exactly one default) or a DeletionGuard reports something left in it.
 func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
@@ -349,17 +349,14 @@ func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
 			Scan(ctx, &memberIDs); err != nil {
 			return fmt.Errorf("list members: %w", err)
 		}
+		// Lock the members' user rows, so that no default flag moves to
+		// this project (ensureDefault after a removal elsewhere) between the
+		// check and the deletion.
 		if err := lockUsers(ctx, tx, memberIDs...); err != nil {
 			return err
 		}
-		var defaultOf []string
-		if err := tx.NewSelect().Model((*memberRow)(nil)).Column("user_id").
-			Where("project_id = ?", projectID).Where("is_default").
-			Scan(ctx, &defaultOf); err != nil {
-			return fmt.Errorf("list default members: %w", err)
-		}
-		if slices.Contains(defaultOf, userID) {
-			return fault.Precondition("the project is your default project and cannot be deleted: make another project your default first")
+		if err := refuseDefaultOf(ctx, tx, projectID, userID); err != nil {
+			return err
 		}
 		var blockers []string
 		for _, g := range s.cfg.DeletionGuards {
@@ -377,15 +374,42 @@ func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
 		if _, err := tx.NewDelete().Model((*projectRow)(nil)).Where("id = ?", projectID).Exec(ctx); err != nil {
 			return fmt.Errorf("delete project: %w", err)
 		}
-		now := s.now()
-		for _, id := range defaultOf {
-			if err := ensureDefault(ctx, tx, id, now); err != nil {
-				return err
-			}
-		}
 		return nil
 	})
 	return wrap("delete", err)
+}
+
+// maxNamedMembers bounds how many members a refusal names.
+const maxNamedMembers = 5
+
+// refuseDefaultOf returns a FailedPrecondition when projectID is the default
+// project of any member, naming them (the caller as "your"), and nil
+// otherwise. The caller holds the members' user locks.
+func refuseDefaultOf(ctx context.Context, tx bun.Tx, projectID, userID string) error {
+	var users []userCols
+	if err := tx.NewSelect().TableExpr("project_members AS pm").
+		Join("JOIN users AS u ON u.id = pm.user_id").
+		ColumnExpr(userColumns).
+		Where("pm.project_id = ?", projectID).Where("pm.is_default").
+		OrderExpr("pm.created_at, pm.user_id").
+		Scan(ctx, &users); err != nil {
+		return fmt.Errorf("list default members: %w", err)
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	if slices.ContainsFunc(users, func(u userCols) bool { return u.UserID == userID }) {
+		return fault.Precondition("the project is your default project and cannot be deleted: make another project your default first")
+	}
+	var names []string
+	for _, u := range users[:min(len(users), maxNamedMembers)] {
+		names = append(names, u.user().label())
+	}
+	if len(users) > maxNamedMembers {
+		names = append(names, fmt.Sprintf("and %d more", len(users)-maxNamedMembers))
+	}
+	return fault.Precondition("the project is the default project of %s and cannot be deleted: "+
+		"they must make another project their default first, or be removed from this one", strings.Join(names, ", "))
 }
 
 // ChangeDefault makes projectID the default project of userID, who must be a

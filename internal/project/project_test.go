@@ -370,17 +370,17 @@ func TestDelete(t *testing.T) {
 	bob := e.person(t, "bob@example.com")
 	home := e.create(t, alice.ID, "Home")
 	shop := e.create(t, alice.ID, "Shop")
-	// Bob's only project is alice's shop, so it is his default.
 	e.invite(t, alice.ID, shop.ID, bob.Email)
 	e.join(t, bob.ID, shop.ID)
-	if e.defaultProject(t, bob.ID) != shop.ID {
-		t.Fatal("joining his first project did not make it bob's default")
+	bobs := e.create(t, bob.ID, "Bob's")
+	if err := e.projects.ChangeDefault(t.Context(), bob.ID, bobs.ID); err != nil {
+		t.Fatal(err)
 	}
 
 	err := e.projects.Delete(t.Context(), bob.ID, shop.ID)
 	wantFault(t, err, fault.KindPermissionDenied, "", "only the project owner may delete the project")
 	err = e.projects.Delete(t.Context(), alice.ID, home.ID)
-	wantFault(t, err, fault.KindFailedPrecondition, "", "default project")
+	wantFault(t, err, fault.KindFailedPrecondition, "", "your default project")
 	guard.reason[shop.ID] = "it still has 2 nodes"
 	err = e.projects.Delete(t.Context(), alice.ID, shop.ID)
 	wantFault(t, err, fault.KindFailedPrecondition, "", "the project cannot be deleted: it still has 2 nodes")
@@ -398,34 +398,60 @@ func TestDelete(t *testing.T) {
 			t.Fatalf("%s rows left: %d, %v", table, n, err)
 		}
 	}
-	// Bob lost his only project, so he has no default; alice keeps hers.
-	if got := e.defaultProject(t, bob.ID); got != "" {
-		t.Fatalf("bob's default = %q, want none", got)
+	if got := e.defaultProject(t, bob.ID); got != bobs.ID {
+		t.Fatalf("bob's default = %q, want %s", got, bobs.ID)
 	}
 	if got := e.defaultProject(t, alice.ID); got != home.ID {
 		t.Fatalf("alice's default = %q, want %s", got, home.ID)
 	}
 }
 
-func TestDeleteMovesOtherMembersDefault(t *testing.T) {
+// TestDeleteRefusesAnyMembersDefault: a project that is another member's
+// default project is not deleted, whether it is their only project or one
+// they chose; the refusal names them and changes nothing. Once they have
+// another default (or are removed), it can go.
+func TestDeleteRefusesAnyMembersDefault(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, project.Config{})
 	alice := e.person(t, "alice@example.com")
 	bob := e.person(t, "bob@example.com")
+	carol := e.person(t, "carol@example.com")
 	e.create(t, alice.ID, "Home")
 	shop := e.create(t, alice.ID, "Shop")
 	bobsOld := e.create(t, bob.ID, "Bob old")
-	bobsNew := e.create(t, bob.ID, "Bob new")
-	e.invite(t, alice.ID, shop.ID, bob.Email)
-	e.join(t, bob.ID, shop.ID)
+	e.create(t, bob.ID, "Bob new")
+	for _, u := range []identity.User{bob, carol} {
+		e.invite(t, alice.ID, shop.ID, u.Email)
+		e.join(t, u.ID, shop.ID)
+	}
 	if err := e.projects.ChangeDefault(t.Context(), bob.ID, shop.ID); err != nil {
 		t.Fatal(err)
 	}
+	// The shop is carol's only project, and bob's chosen default.
+	logs := e.logCount(t, shop.ID)
+	err := e.projects.Delete(t.Context(), alice.ID, shop.ID)
+	wantFault(t, err, fault.KindFailedPrecondition, "", "the default project of bob@example.com, carol@example.com and cannot be deleted")
+	if got := e.get(t, alice.ID, shop.ID); len(got.Members) != 3 || e.logCount(t, shop.ID) != logs {
+		t.Fatalf("a refused deletion changed the project: %+v", got)
+	}
+	if e.defaultProject(t, bob.ID) != shop.ID || e.defaultProject(t, carol.ID) != shop.ID {
+		t.Fatal("a refused deletion moved a default project")
+	}
+
+	// Bob moves his default; carol, whose only project it is, is removed.
+	if err := e.projects.ChangeDefault(t.Context(), bob.ID, bobsOld.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = e.projects.Delete(t.Context(), alice.ID, shop.ID)
+	wantFault(t, err, fault.KindFailedPrecondition, "", "the default project of carol@example.com and")
+	if err := e.projects.RemoveMember(t.Context(), alice.ID, shop.ID, carol.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.projects.Delete(t.Context(), alice.ID, shop.ID); err != nil {
-		t.Fatalf("Delete: %v", err)
+		t.Fatalf("Delete once nobody's default: %v", err)
 	}
 	if got := e.defaultProject(t, bob.ID); got != bobsOld.ID {
-		t.Fatalf("bob's default = %q, want his oldest project %s (not %s)", got, bobsOld.ID, bobsNew.ID)
+		t.Fatalf("bob's default = %q, want %s", got, bobsOld.ID)
 	}
 }
 

@@ -121,9 +121,9 @@ func (h *Handler) UpdateProject(ctx context.Context, req *connect.Request[cloudv
 	return connect.NewResponse(&cloudv1.UpdateProjectResponse{Project: projectMessage(p)}), nil
 }
 
-// DeleteProject deletes a project: its OWNER only, never the caller's
-// default project, never with something left in it (FailedPrecondition with
-// the reason).
+// DeleteProject deletes a project: its OWNER only, never a project that is
+// any member's default project, never with something left in it
+// (FailedPrecondition with the reason).
 func (h *Handler) DeleteProject(ctx context.Context, req *connect.Request[cloudv1.DeleteProjectRequest]) (*connect.Response[cloudv1.DeleteProjectResponse], error) {
 	return actOnID[cloudv1.DeleteProjectResponse](ctx, req.Msg, h.projects.Delete)
 }

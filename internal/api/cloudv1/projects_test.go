@@ -230,7 +230,7 @@ func TestDeleteProject(t *testing.T) {
 	t.Parallel()
 	s := testserver.Start(t)
 	owner, member := s.Register(t), s.Register(t)
-	c := s.Cloud(owner.Token)
+	c, mc := s.Cloud(owner.Token), s.Cloud(member.Token, connect.WithGRPC())
 	ctx := context.Background()
 	home := s.CreateProject(t, owner.Token, "Home")
 	other := s.CreateProject(t, owner.Token, "Other")
@@ -240,18 +240,36 @@ func TestDeleteProject(t *testing.T) {
 		return err
 	}
 
-	testserver.WantCode(t, del(s.Cloud(member.Token), other.GetId()), connect.CodePermissionDenied, "")
-	testserver.WantCode(t, del(c, home.GetId()), connect.CodeFailedPrecondition, "")
-	testserver.WantCode(t, del(c, "nope"), connect.CodeInvalidArgument, "id")
-	if err := del(c, other.GetId()); err != nil {
-		t.Fatalf("owner deleting a project that is not their default: %v", err)
+	testserver.WantCode(t, del(mc, other.GetId()), connect.CodePermissionDenied, "")
+	err := del(c, home.GetId())
+	testserver.WantCode(t, err, connect.CodeFailedPrecondition, "")
+	if !strings.Contains(err.Error(), "your default project") {
+		t.Fatalf("refusal %q does not say why", err)
 	}
-	_, err := c.GetProject(ctx, connect.NewRequest(&cloudv1.GetProjectRequest{Id: other.GetId()}))
+	testserver.WantCode(t, del(c, "nope"), connect.CodeInvalidArgument, "id")
+	// Other is the member's only project, so his default: it stays.
+	err = del(c, other.GetId())
+	testserver.WantCode(t, err, connect.CodeFailedPrecondition, "")
+	if !strings.Contains(err.Error(), "default project of "+member.Email) {
+		t.Fatalf("refusal %q does not name the member whose default it is", err)
+	}
+	if got := getProject(t, c, other.GetId()); len(got.GetMembers()) != 2 || !memberOf(got, member.ID).GetDefault() {
+		t.Fatalf("the refused deletion changed the project: %v", got)
+	}
+
+	// Once the member has another default, the owner can delete it.
+	mine := s.CreateProject(t, member.Token, "Member's own")
+	if _, err := mc.ChangeDefaultProject(ctx, connect.NewRequest(&cloudv1.ChangeDefaultProjectRequest{Id: mine.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	if err := del(c, other.GetId()); err != nil {
+		t.Fatalf("owner deleting a project that is nobody's default: %v", err)
+	}
+	_, err = c.GetProject(ctx, connect.NewRequest(&cloudv1.GetProjectRequest{Id: other.GetId()}))
 	testserver.WantCode(t, err, connect.CodeNotFound, "")
 	testserver.WantCode(t, del(c, other.GetId()), connect.CodeNotFound, "")
-	// The member's default was the deleted project; it went with it.
-	if l := listProjects(t, s.Cloud(member.Token)); len(l.GetProjects()) != 0 {
-		t.Fatalf("member still lists %v", projectNames(l.GetProjects()))
+	if l := listProjects(t, mc); len(l.GetProjects()) != 1 || !memberOf(l.GetProjects()[0], member.ID).GetDefault() {
+		t.Fatalf("member lists %v, want his own project, his default", projectNames(l.GetProjects()))
 	}
 
 	// Once another project is the default, the old default can go.
