@@ -18,9 +18,10 @@ import (
 // membership. A person gets a pending invite (Confirmed false) to accept or
 // reject with Join; a service account joins at once as a confirmed MEMBER.
 // Refusals are fault errors: InvalidArgument naming "identifier" when it is
-// neither an e-mail address nor a user id; NotFound for a non-member or an
-// unknown user; PermissionDenied for a member who is not the OWNER;
-// AlreadyExists when the user is a member or invited already.
+// neither an e-mail address nor a user id; NotFound for a non-member;
+// NotFound naming "identifier" for an unknown user; PermissionDenied for a
+// member who is not the OWNER; AlreadyExists naming "identifier" when the
+// user is a member or invited already.
 func (s *Service) Invite(ctx context.Context, userID, projectID, identifier string) (Member, error) {
 	where, arg, err := userLookup(identifier)
 	if err != nil {
@@ -39,7 +40,7 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 			return err
 		}
 		if len(users) == 0 {
-			return fault.NotFound("user", strings.TrimSpace(identifier))
+			return errNoSuchInvitee(identifier)
 		}
 		invitee := users[0]
 		existing, ok, err := membership(ctx, tx, projectID, invitee.ID)
@@ -47,10 +48,10 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 			return err
 		}
 		if ok && existing.Confirmed {
-			return fault.AlreadyExists("%s is a member of the project already", invitee.label())
+			return errInviteeExists("%s is a member of the project already", invitee.label())
 		}
 		if ok {
-			return fault.AlreadyExists("%s is invited to the project already", invitee.label())
+			return errInviteeExists("%s is invited to the project already", invitee.label())
 		}
 
 		now := s.now()
@@ -65,7 +66,7 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 		}
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			if store.IsUniqueViolation(err) {
-				return fault.AlreadyExists("%s is a member of the project or invited already", invitee.label())
+				return errInviteeExists("%s is a member of the project or invited already", invitee.label())
 			}
 			return fmt.Errorf("insert member: %w", err)
 		}
@@ -189,9 +190,10 @@ func (s *Service) Leave(ctx context.Context, userID, projectID string) error {
 // RemoveMember removes memberID from a project of which userID is the OWNER;
 // removing a pending invitee withdraws the invite. If it was the removed
 // member's default project, their oldest remaining project becomes the
-// default. Refusals are fault errors: NotFound for a non-member caller or a
-// memberID that is neither member nor invitee; PermissionDenied for a member
-// who is not the OWNER; FailedPrecondition for removing yourself or an owner.
+// default. Refusals are fault errors: NotFound for a non-member caller;
+// NotFound naming "user_id" for a memberID that is neither member nor
+// invitee; PermissionDenied for a member who is not the OWNER;
+// FailedPrecondition for removing yourself or an owner.
 func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID string) error {
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
@@ -207,7 +209,7 @@ func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID 
 		// its default flag cannot move meanwhile.
 		if err := lockUsers(ctx, tx, memberID); err != nil {
 			if fault.KindOf(err) == fault.KindNotFound {
-				return fault.NotFound("project member", memberID)
+				return errNoSuchMember(memberID)
 			}
 			return err
 		}
@@ -216,7 +218,7 @@ func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID 
 			return err
 		}
 		if !ok {
-			return fault.NotFound("project member", memberID)
+			return errNoSuchMember(memberID)
 		}
 		if Role(m.Role) == RoleOwner {
 			return fault.Precondition("the project owner cannot be removed")
@@ -240,6 +242,24 @@ func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID 
 		return s.log(ctx, tx, projectID, userID, message)
 	})
 	return wrap("remove member", err)
+}
+
+// errNoSuchInvitee is the answer for an invite identifier that names no
+// user.
+func errNoSuchInvitee(identifier string) error {
+	return &fault.Error{Kind: fault.KindNotFound, Field: "identifier",
+		Message: fmt.Sprintf("user %q not found", abbreviate(strings.TrimSpace(identifier)))}
+}
+
+// errInviteeExists is the answer for inviting a member or invitee again.
+func errInviteeExists(format string, args ...any) error {
+	return &fault.Error{Kind: fault.KindAlreadyExists, Field: "identifier", Message: fmt.Sprintf(format, args...)}
+}
+
+// errNoSuchMember is the answer for removing a user who is neither member
+// nor invitee.
+func errNoSuchMember(memberID string) error {
+	return &fault.Error{Kind: fault.KindNotFound, Field: "user_id", Message: fmt.Sprintf("project member %q not found", memberID)}
 }
 
 // maxQuoted bounds how much of a caller's input a refusal quotes.

@@ -1,6 +1,7 @@
 package project_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -93,11 +94,11 @@ func TestInviteRefusals(t *testing.T) {
 	}{
 		{"empty identifier", alice.ID, p.ID, "  ", fault.KindInvalidArgument, "identifier", "required"},
 		{"neither e-mail nor id", alice.ID, p.ID, "bob", fault.KindInvalidArgument, "identifier", `got "bob"`},
-		{"unknown e-mail", alice.ID, p.ID, "nobody@example.com", fault.KindNotFound, "", `"nobody@example.com" not found`},
-		{"unknown id", alice.ID, p.ID, "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01", fault.KindNotFound, "", "not found"},
-		{"member already", alice.ID, p.ID, "BOB@example.com", fault.KindAlreadyExists, "", "bob@example.com is a member"},
-		{"invited already", alice.ID, p.ID, carol.ID, fault.KindAlreadyExists, "", "carol@example.com is invited"},
-		{"the owner", alice.ID, p.ID, alice.Email, fault.KindAlreadyExists, "", "is a member"},
+		{"unknown e-mail", alice.ID, p.ID, "nobody@example.com", fault.KindNotFound, "identifier", `"nobody@example.com" not found`},
+		{"unknown id", alice.ID, p.ID, "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01", fault.KindNotFound, "identifier", "not found"},
+		{"member already", alice.ID, p.ID, "BOB@example.com", fault.KindAlreadyExists, "identifier", "bob@example.com is a member"},
+		{"invited already", alice.ID, p.ID, carol.ID, fault.KindAlreadyExists, "identifier", "carol@example.com is invited"},
+		{"the owner", alice.ID, p.ID, alice.Email, fault.KindAlreadyExists, "identifier", "is a member"},
 		{"member, not owner", bob.ID, p.ID, dave.Email, fault.KindPermissionDenied, "", "only the project owner may invite members"},
 		{"pending invitee", carol.ID, p.ID, dave.Email, fault.KindNotFound, "", "not found"},
 		{"stranger", dave.ID, p.ID, dave.Email, fault.KindNotFound, "", "not found"},
@@ -259,17 +260,22 @@ func TestRemoveMember(t *testing.T) {
 		caller string
 		target string
 		kind   fault.Kind
+		field  string
 		text   string
 	}{
-		{"member, not owner", bob.ID, dave.ID, fault.KindPermissionDenied, "only the project owner may remove members"},
-		{"pending invitee", carol.ID, bob.ID, fault.KindNotFound, "project"},
-		{"yourself", alice.ID, alice.ID, fault.KindFailedPrecondition, "cannot remove yourself"},
-		{"not a member", alice.ID, erin.ID, fault.KindNotFound, "project member"},
-		{"unknown user", alice.ID, "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01", fault.KindNotFound, "project member"},
+		{"member, not owner", bob.ID, dave.ID, fault.KindPermissionDenied, "", "only the project owner may remove members"},
+		{"pending invitee", carol.ID, bob.ID, fault.KindNotFound, "", `project "`},
+		{"yourself", alice.ID, alice.ID, fault.KindFailedPrecondition, "", "cannot remove yourself"},
+		{"not a member", alice.ID, erin.ID, fault.KindNotFound, "user_id", "project member"},
+		{"unknown user", alice.ID, "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01", fault.KindNotFound, "user_id", "project member"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := e.projects.RemoveMember(t.Context(), tc.caller, shop.ID, tc.target)
-			wantFault(t, err, tc.kind, "", tc.text)
+			wantFault(t, err, tc.kind, tc.field, tc.text)
+			var fe *fault.Error
+			if tc.field == "" && errors.As(err, &fe) && fe.Field != "" {
+				t.Fatalf("error %v names the field %q", err, fe.Field)
+			}
 		})
 	}
 

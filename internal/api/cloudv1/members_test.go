@@ -98,9 +98,9 @@ func TestInviteAndAccept(t *testing.T) {
 
 	// Inviting again, by address or by id, is refused.
 	_, err = invite(oc, p.GetId(), invitee.Email)
-	testserver.WantCode(t, err, connect.CodeAlreadyExists, "")
+	testserver.WantCode(t, err, connect.CodeAlreadyExists, "identifier")
 	_, err = invite(oc, p.GetId(), invitee.ID)
-	testserver.WantCode(t, err, connect.CodeAlreadyExists, "")
+	testserver.WantCode(t, err, connect.CodeAlreadyExists, "identifier")
 
 	if err := join(ic, p.GetId(), true); err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestInviteAndAccept(t *testing.T) {
 	}
 	testserver.WantCode(t, join(ic, p.GetId(), true), connect.CodeFailedPrecondition, "")
 	_, err = invite(oc, p.GetId(), invitee.ID)
-	testserver.WantCode(t, err, connect.CodeAlreadyExists, "")
+	testserver.WantCode(t, err, connect.CodeAlreadyExists, "identifier")
 }
 
 func TestRejectInvite(t *testing.T) {
@@ -156,8 +156,9 @@ func TestInviteRefusals(t *testing.T) {
 		code      connect.Code
 		field     string
 	}{
-		{"unknown e-mail address", oc, p.GetId(), "nobody@example.com", connect.CodeNotFound, ""},
-		{"unknown user id", oc, p.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11", connect.CodeNotFound, ""},
+		{"unknown e-mail address", oc, p.GetId(), "nobody@example.com", connect.CodeNotFound, "identifier"},
+		{"unknown user id", oc, p.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11", connect.CodeNotFound, "identifier"},
+		{"a member already", oc, p.GetId(), member.Email, connect.CodeAlreadyExists, "identifier"},
 		{"neither address nor id", oc, p.GetId(), "bob", connect.CodeInvalidArgument, "identifier"},
 		{"no identifier", oc, p.GetId(), " ", connect.CodeInvalidArgument, "identifier"},
 		{"project not a UUID", oc, "team", "nobody@example.com", connect.CodeInvalidArgument, "id"},
@@ -251,7 +252,7 @@ func TestRemoveMember(t *testing.T) {
 
 	testserver.WantCode(t, remove(mc, team.GetId(), owner.ID), connect.CodePermissionDenied, "")
 	testserver.WantCode(t, remove(oc, team.GetId(), owner.ID), connect.CodeFailedPrecondition, "") // yourself, the owner
-	testserver.WantCode(t, remove(oc, team.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"), connect.CodeNotFound, "")
+	testserver.WantCode(t, remove(oc, team.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"), connect.CodeNotFound, "user_id")
 	testserver.WantCode(t, remove(oc, team.GetId(), "bob"), connect.CodeInvalidArgument, "user_id")
 
 	// Removing an invitee withdraws the invite.
@@ -270,7 +271,7 @@ func TestRemoveMember(t *testing.T) {
 	if l := listProjects(t, mc); len(l.GetProjects()) != 0 {
 		t.Fatalf("the removed member still lists %v", projectNames(l.GetProjects()))
 	}
-	testserver.WantCode(t, remove(oc, team.GetId(), member.ID), connect.CodeNotFound, "")
+	testserver.WantCode(t, remove(oc, team.GetId(), member.ID), connect.CodeNotFound, "user_id")
 	if got := getProject(t, oc, team.GetId()).GetMembers(); len(got) != 1 || got[0].GetUser().GetId() != owner.ID {
 		t.Fatalf("members = %v, want the owner alone", got)
 	}

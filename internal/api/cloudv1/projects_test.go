@@ -412,7 +412,7 @@ func TestListProjectFlavours(t *testing.T) {
 		{"no datacenter", p.GetId(), "", connect.CodeInvalidArgument, "datacenter_id"},
 		{"datacenter not a UUID", p.GetId(), "fra1", connect.CodeInvalidArgument, "datacenter_id"},
 		{"project not a UUID", "shop", dc["fra1"], connect.CodeInvalidArgument, "id"},
-		{"unknown datacenter", p.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11", connect.CodeNotFound, ""},
+		{"unknown datacenter", p.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11", connect.CodeNotFound, "datacenter_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.ListProjectFlavours(ctx, connect.NewRequest(&cloudv1.ListProjectFlavoursRequest{Id: tc.id, DatacenterId: tc.dc}))
