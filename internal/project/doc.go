@@ -1,7 +1,8 @@
 // Package project owns projects: the containers customers order nodes in,
 // their members and pending invites, and each project's log. It keeps the
 // tables of migration 00003_projects.sql and reads (never writes) the
-// identity domain's users table for who is who.
+// identity domain's users table for who is who, and its oauth_clients table
+// for whose service account is whose.
 //
 // # Access
 //
@@ -30,7 +31,10 @@
 //   - Invites are project_members rows with confirmed false. Invite is for
 //     the OWNER; the identifier is an e-mail address or a user id. People
 //     get a pending invite and accept or reject it with Join; service
-//     accounts join at once as confirmed MEMBERs. The reference's
+//     accounts join at once as confirmed MEMBERs, but only the owner of a
+//     service account's OAuth client may add it (to anyone else, and once
+//     the client is deleted, it is NotFound like an unknown user: a bot is
+//     its owner's to place, and its existence is not told). The reference's
 //     ProjectInvite id is the project's id: a user has at most one invite
 //     per project, and JoinProject takes the project id.
 //   - Leave: confirmed members, not their default project, not the last

@@ -16,7 +16,9 @@ import (
 // Invite invites the user that identifier names, an e-mail address or a user
 // id, to a project of which userID is the OWNER, and returns the new
 // membership. A person gets a pending invite (Confirmed false) to accept or
-// reject with Join; a service account joins at once as a confirmed MEMBER.
+// reject with Join; a service account joins at once as a confirmed MEMBER,
+// and only the owner of its OAuth client may add it: anyone else's, and one
+// whose client is deleted (its account locked), is an unknown user.
 // Refusals are fault errors: InvalidArgument naming "identifier" when it is
 // neither an e-mail address nor a user id; NotFound for a non-member;
 // NotFound naming "identifier" for an unknown user; PermissionDenied for a
@@ -43,6 +45,15 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 			return errNoSuchInvitee(identifier)
 		}
 		invitee := users[0]
+		if invitee.Type == identity.UserTypeServiceAccount {
+			mine, err := ownsServiceAccount(ctx, tx, userID, invitee.ID)
+			if err != nil {
+				return err
+			}
+			if !mine {
+				return errNoSuchInvitee(identifier)
+			}
+		}
 		existing, ok, err := membership(ctx, tx, projectID, invitee.ID)
 		if err != nil {
 			return err
@@ -86,6 +97,22 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 		return Member{}, wrap("invite", err)
 	}
 	return out, nil
+}
+
+// ownsServiceAccount reports whether userID owns the OAuth client whose
+// service account is accountID, and that account is not locked. (A deleted
+// client's row is gone and its account locked; identity.DeleteClient.)
+func ownsServiceAccount(ctx context.Context, db bun.IDB, userID, accountID string) (bool, error) {
+	ok, err := db.NewSelect().TableExpr("oauth_clients AS c").
+		Join("JOIN users AS u ON u.id = c.service_account_user_id").
+		Where("c.service_account_user_id = ?", accountID).
+		Where("c.owner_user_id = ?", userID).
+		Where("NOT u.locked").
+		Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the OAuth client of service account %s: %w", accountID, err)
+	}
+	return ok, nil
 }
 
 // userLookup turns an invite identifier into a condition on the users table

@@ -205,6 +205,59 @@ func TestServiceAccountJoinsAtOnce(t *testing.T) {
 	}
 }
 
+// TestServiceAccountOfAnother: Alice cannot add Bob's OAuth client's service
+// account to her project (nor make it the bot's default project), and
+// cannot add her own once its client is deleted; both are told exactly what
+// an unknown user id gets, over Connect and gRPC.
+func TestServiceAccountOfAnother(t *testing.T) {
+	t.Parallel()
+	s := testserver.Start(t)
+	alice, bob := s.Register(t), s.Register(t)
+	ctx := context.Background()
+	newClient := func(u testserver.User, name string) *authv1.Client {
+		t.Helper()
+		auth := authv1connect.NewAuthServiceClient(testserver.HTTPClient(), s.URL, testserver.ClientOptions(u.Token)...)
+		res, err := auth.CreateClient(ctx, connect.NewRequest(&authv1.CreateClientRequest{Name: name}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Msg.GetClient()
+	}
+	bobsBot := newClient(bob, "bob's bot")
+	doomed := newClient(alice, "doomed bot")
+	auth := authv1connect.NewAuthServiceClient(testserver.HTTPClient(), s.URL, testserver.ClientOptions(alice.Token)...)
+	if _, err := auth.DeleteClient(ctx, connect.NewRequest(&authv1.DeleteClientRequest{Id: doomed.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	p := s.CreateProject(t, alice.Token, "Alice's")
+	const unknown = "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"
+
+	for _, proto := range cloudProtocols {
+		ac := s.Cloud(alice.Token, proto.opts...)
+		_, errUnknown := invite(ac, p.GetId(), unknown)
+		testserver.WantCode(t, errUnknown, connect.CodeNotFound, "identifier")
+		for _, id := range []string{bobsBot.GetServiceAccount().GetId(), doomed.GetServiceAccount().GetId()} {
+			_, err := invite(ac, p.GetId(), id)
+			testserver.WantCode(t, err, connect.CodeNotFound, "identifier")
+			if got, want := strings.ReplaceAll(err.Error(), id, unknown), errUnknown.Error(); got != want {
+				t.Errorf("%s: inviting %s is refused with %q, an unknown id with %q", proto.name, id, err, errUnknown)
+			}
+		}
+	}
+	if got := getProject(t, s.Cloud(alice.Token), p.GetId()).GetMembers(); len(got) != 1 {
+		t.Fatalf("members = %v, want alice alone", got)
+	}
+	status, tr := s.PostToken(t, url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {bobsBot.GetId()}, "client_secret": {bobsBot.GetSecret()},
+	})
+	if status != http.StatusOK {
+		t.Fatalf("client_credentials: %d %s %s", status, tr.Error, tr.Description)
+	}
+	if l := listProjects(t, s.Cloud(tr.AccessToken)); len(l.GetProjects()) != 0 {
+		t.Fatalf("bob's bot lists %v", projectNames(l.GetProjects()))
+	}
+}
+
 func TestLeaveProject(t *testing.T) {
 	t.Parallel()
 	s := testserver.Start(t)
