@@ -245,14 +245,20 @@ type UpdateInput struct {
 	// BillingProfileID links another billing profile the caller may use; a
 	// linked profile can be replaced but not removed.
 	BillingProfileID *string
+	// CreditCardID names a card of the project's billing profile (the one
+	// BillingProfileID links, when both are set) to charge the project's
+	// bills to; see BillingState.UseCard.
+	CreditCardID *string
 }
 
 // Update sets the non-nil fields of in on a project userID is a confirmed
 // member of (any member, not only the OWNER), and returns the project. An
 // update that changes nothing writes nothing.
 // Refusals are fault errors: NotFound for a non-member; InvalidArgument naming
-// "name", "description", "environment", "avatar_url" or "billing_address_id";
-// whatever BillingState says of "billing_address_id".
+// "name", "description", "environment", "avatar_url", "billing_address_id" or
+// "credit_card_id"; whatever BillingState says of "billing_address_id";
+// NotFound naming "credit_card_id" when the project has no billing profile,
+// or its profile no such card that the caller may use.
 func (s *Service) Update(ctx context.Context, userID, projectID string, in UpdateInput) (Project, error) {
 	var changes []string
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -302,17 +308,32 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				row.AvatarURL = avatar
 			}
 		}
+		profileChanged := false
 		if in.BillingProfileID != nil {
 			profileID := strings.TrimSpace(*in.BillingProfileID)
 			if profileID == "" {
 				return fault.Invalid("billing_address_id", "a linked billing profile can be replaced but not removed")
 			}
 			if profileID != row.BillingProfileID {
-				if err := s.cfg.Billing.CheckProfile(ctx, tx, userID, profileID); err != nil {
-					return err
+				// UseCard checks the profile itself (one lock, taken once).
+				if in.CreditCardID == nil {
+					if err := s.cfg.Billing.CheckProfile(ctx, tx, userID, profileID); err != nil {
+						return err
+					}
 				}
 				changes = append(changes, "billing profile")
-				row.BillingProfileID = profileID
+				row.BillingProfileID, profileChanged = profileID, true
+			}
+		}
+		if in.CreditCardID != nil {
+			change, err := s.useCard(ctx, tx, userID, row.BillingProfileID, *in.CreditCardID, profileChanged)
+			if err != nil {
+				return err
+			}
+			if change != "" {
+				// The card is billing's to keep; the project's row gets
+				// only its updated_at.
+				changes = append(changes, change)
 			}
 		}
 		if len(changes) == 0 {
@@ -328,6 +349,33 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 		return Project{}, wrap("update", err)
 	}
 	return s.load(ctx, s.db.DB, projectID)
+}
+
+// useCard has the bills of a project billed to profileID charged to cardID
+// (BillingState.UseCard) and returns the change for the log, "" when there
+// is none. profileChanged says whether the request links profileID just now;
+// when it does not, a profile the caller may not use means a card they may
+// not use.
+func (s *Service) useCard(ctx context.Context, tx bun.Tx, userID, profileID, cardID string, profileChanged bool) (string, error) {
+	cardID = strings.TrimSpace(cardID)
+	if cardID == "" {
+		return "", fault.Invalid("credit_card_id", "must name a credit card of the project's billing profile")
+	}
+	notFound := &fault.Error{Kind: fault.KindNotFound, Field: "credit_card_id",
+		Message: fmt.Sprintf("credit card %q not found", cardID)}
+	if profileID == "" {
+		notFound.Message += ": the project has no billing profile"
+		return "", notFound
+	}
+	card, changed, err := s.cfg.Billing.UseCard(ctx, tx, userID, profileID, cardID)
+	var fe *fault.Error
+	if !profileChanged && errors.As(err, &fe) && fe.Kind == fault.KindNotFound && fe.Field == "billing_address_id" {
+		return "", notFound
+	}
+	if err != nil || !changed {
+		return "", err
+	}
+	return "credit card to " + card, nil
 }
 
 // Delete deletes a project with its memberships, invites and log. Refusals

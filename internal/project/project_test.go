@@ -151,6 +151,79 @@ func TestBillingProfile(t *testing.T) {
 	wantFault(t, err, fault.KindInvalidArgument, "billing_address_id", "replaced but not removed")
 }
 
+// TestUpdateCreditCard: UpdateInput.CreditCardID has the project's bills
+// charged to a card of its billing profile, through BillingState.UseCard;
+// a card the caller may not use is NotFound naming credit_card_id, and a
+// refusal changes nothing.
+func TestUpdateCreditCard(t *testing.T) {
+	t.Parallel()
+	billing := fakeBilling{profiles: map[string]string{}, cards: map[string]string{}, defaults: map[string]string{}}
+	e := newEnv(t, project.Config{Billing: billing})
+	alice := e.person(t, "alice@example.com")
+	bob := e.person(t, "bob@example.com")
+	billing.profiles["bp-alice"], billing.profiles["bp-alice-2"], billing.profiles["bp-bob"] = alice.ID, alice.ID, bob.ID
+	billing.cards["visa"], billing.cards["amex"], billing.cards["other"] = "bp-alice", "bp-alice", "bp-alice-2"
+	billing.cards["bobs"] = "bp-bob"
+	billing.defaults["bp-alice"] = "visa"
+	bare := e.create(t, alice.ID, "Bare")
+	p, err := e.projects.Create(t.Context(), alice.ID, project.CreateInput{Name: "Shop", BillingProfileID: "bp-alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.invite(t, alice.ID, p.ID, bob.Email)
+	e.join(t, bob.ID, p.ID)
+
+	if _, err := e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr(" amex ")}); err != nil {
+		t.Fatalf("Update credit card: %v", err)
+	}
+	if billing.defaults["bp-alice"] != "amex" {
+		t.Fatalf("the profile's card = %q, want amex", billing.defaults["bp-alice"])
+	}
+	if logs := e.logs(t, alice.ID, p.ID); logs[0] != "changed the credit card to card amex" {
+		t.Fatalf("newest log entry = %q", logs[0])
+	}
+	// The card in use already: nothing changes, nothing is logged.
+	before := e.logCount(t, p.ID)
+	if _, err := e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr("amex")}); err != nil || e.logCount(t, p.ID) != before {
+		t.Fatalf("repeated Update: %v, %d log entries, want %d", err, e.logCount(t, p.ID), before)
+	}
+	// A new profile and one of its cards at once: the card is the new profile's.
+	got, err := e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{BillingProfileID: ptr("bp-alice-2"), CreditCardID: ptr("other")})
+	if err != nil || got.BillingProfileID != "bp-alice-2" || billing.defaults["bp-alice-2"] != "other" {
+		t.Fatalf("Update profile and card = %+v, %v; card %q", got, err, billing.defaults["bp-alice-2"])
+	}
+
+	name := "Renamed"
+	for _, tc := range []struct {
+		name            string
+		caller, project string
+		in              project.UpdateInput
+		kind            fault.Kind
+		field           string
+	}{
+		{"another profile's card", alice.ID, p.ID, project.UpdateInput{Name: &name, CreditCardID: ptr("visa")}, fault.KindNotFound, "credit_card_id"},
+		{"another user's card", alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr("bobs")}, fault.KindNotFound, "credit_card_id"},
+		{"unknown card", alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr("nope")}, fault.KindNotFound, "credit_card_id"},
+		{"a member, not the profile's owner", bob.ID, p.ID, project.UpdateInput{CreditCardID: ptr("other")}, fault.KindNotFound, "credit_card_id"},
+		{"no billing profile", alice.ID, bare.ID, project.UpdateInput{CreditCardID: ptr("visa")}, fault.KindNotFound, "credit_card_id"},
+		{"empty", alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr(" ")}, fault.KindInvalidArgument, "credit_card_id"},
+		{"another's profile with its card", alice.ID, p.ID, project.UpdateInput{BillingProfileID: ptr("bp-bob"), CreditCardID: ptr("bobs")}, fault.KindNotFound, "billing_address_id"},
+		{"a profile with another's card", alice.ID, p.ID, project.UpdateInput{BillingProfileID: ptr("bp-alice"), CreditCardID: ptr("other")}, fault.KindNotFound, "credit_card_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.logCount(t, tc.project)
+			_, err := e.projects.Update(t.Context(), tc.caller, tc.project, tc.in)
+			wantFault(t, err, tc.kind, tc.field, "")
+			if got := e.get(t, alice.ID, tc.project); got.Name == name || e.logCount(t, tc.project) != before {
+				t.Fatalf("a refused update changed the project: %+v", got)
+			}
+		})
+	}
+	if got := e.get(t, alice.ID, p.ID); got.BillingProfileID != "bp-alice-2" || billing.defaults["bp-alice-2"] != "other" {
+		t.Fatalf("after the refusals: profile %q, card %q", got.BillingProfileID, billing.defaults["bp-alice-2"])
+	}
+}
+
 func TestLocks(t *testing.T) {
 	t.Parallel()
 	t.Run("without billing", func(t *testing.T) {

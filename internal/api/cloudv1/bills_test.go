@@ -29,6 +29,7 @@ import (
 	"github.com/gpcore/gpcore/internal/keyring"
 	"github.com/gpcore/gpcore/internal/node"
 	"github.com/gpcore/gpcore/internal/notify"
+	"github.com/gpcore/gpcore/internal/pagination"
 	"github.com/gpcore/gpcore/internal/project"
 	"github.com/gpcore/gpcore/internal/provision/sim"
 	"github.com/gpcore/gpcore/internal/store"
@@ -203,6 +204,40 @@ func (s *billServer) customer(t *testing.T, email string) customer {
 		t.Fatal(err)
 	}
 	return customer{user: u, token: tokens.AccessToken, profile: p, project: pr}
+}
+
+// addCard adds the test card of token to the customer's billing profile.
+func (s *billServer) addCard(t *testing.T, c customer, token string) billing.Card {
+	t.Helper()
+	setup, err := s.billing.BeginCardSetup(t.Context(), c.user.ID, c.profile.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := s.billing.ConfirmTestCard(t.Context(), setup.ClientSecret, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return card
+}
+
+// defaultCard returns the default card of the customer's billing profile.
+func (s *billServer) defaultCard(t *testing.T, c customer) billing.Card {
+	t.Helper()
+	all, err := pagination.Request{}.Resolve(billing.BillsPageLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards, _, err := s.billing.ListCards(t.Context(), c.user.ID, c.profile.ID, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, card := range cards {
+		if card.Default {
+			return card
+		}
+	}
+	t.Fatalf("no default card among %+v", cards)
+	return billing.Card{}
 }
 
 func (s *billServer) v1(token string, opts ...connect.ClientOption) cloudv1connect.CloudServiceClient {

@@ -10,9 +10,7 @@ import (
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
-	"github.com/gpcore/gpcore/internal/billing"
 	"github.com/gpcore/gpcore/internal/billing/billingtest"
-	"github.com/gpcore/gpcore/internal/pagination"
 	"github.com/gpcore/gpcore/internal/project"
 	"github.com/gpcore/gpcore/internal/testserver"
 )
@@ -135,20 +133,6 @@ func TestDeleteProjectWithNodes(t *testing.T) {
 	testserver.WantCode(t, err, connect.CodeNotFound, "")
 }
 
-// addCard adds the test card of token to the customer's billing profile.
-func (s *billServer) addCard(t *testing.T, c customer, token string) billing.Card {
-	t.Helper()
-	setup, err := s.billing.BeginCardSetup(t.Context(), c.user.ID, c.profile.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	card, err := s.billing.ConfirmTestCard(t.Context(), setup.ClientSecret, token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return card
-}
-
 // TestDeleteProjectWithUnpaidBill: a project with a bill whose payment
 // failed is not deleted; once the bill is paid (charged again to another
 // default card), it is.
@@ -157,15 +141,7 @@ func TestDeleteProjectWithUnpaidBill(t *testing.T) {
 	s := startBillServer(t)
 	ctx := context.Background()
 	c := s.customer(t, "ada@example.com")
-	all, err := pagination.Request{}.Resolve(billing.BillsPageLimit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cards, _, err := s.billing.ListCards(ctx, c.user.ID, c.profile.ID, all)
-	if err != nil || len(cards) != 1 {
-		t.Fatalf("cards %v, %v", cards, err)
-	}
-	visa := cards[0]
+	visa := s.defaultCard(t, c)
 	failing := s.addCard(t, c, "tok_chargeCustomerFail")
 	if _, err := s.billing.ChangeDefaultCard(ctx, c.user.ID, c.profile.ID, failing.ID); err != nil {
 		t.Fatal(err)

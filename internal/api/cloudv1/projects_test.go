@@ -212,7 +212,8 @@ func TestUpdateProject(t *testing.T) {
 	}{
 		{"short name", &cloudv1.UpdateProjectRequest{Name: "x"}, connect.CodeInvalidArgument, "name"},
 		{"long name", &cloudv1.UpdateProjectRequest{Name: strings.Repeat("x", 65)}, connect.CodeInvalidArgument, "name"},
-		{"credit card", &cloudv1.UpdateProjectRequest{CreditCardId: "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"}, connect.CodeInvalidArgument, "credit_card_id"},
+		{"credit card, no billing profile", &cloudv1.UpdateProjectRequest{CreditCardId: "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"}, connect.CodeNotFound, "credit_card_id"},
+		{"credit card not a UUID", &cloudv1.UpdateProjectRequest{CreditCardId: "4242"}, connect.CodeInvalidArgument, "credit_card_id"},
 		{"unknown billing profile", &cloudv1.UpdateProjectRequest{BillingAddressId: "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"}, connect.CodeNotFound, "billing_address_id"},
 		{"unknown environment", &cloudv1.UpdateProjectRequest{Environment: 7}, connect.CodeInvalidArgument, "environment"}, //nolint:staticcheck // deprecated but still accepted
 	} {
