@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
@@ -12,6 +13,10 @@ import (
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	typev1 "github.com/gpcore/gpcore/gen/gpcore/type/v1"
+	"github.com/gpcore/gpcore/internal/billing"
+	"github.com/gpcore/gpcore/internal/billing/billingtest"
+	"github.com/gpcore/gpcore/internal/identity"
+	"github.com/gpcore/gpcore/internal/project"
 	"github.com/gpcore/gpcore/internal/testserver"
 )
 
@@ -312,26 +317,125 @@ func TestChangeDefaultProject(t *testing.T) {
 	testserver.WantCode(t, err, connect.CodeNotFound, "")
 }
 
-// TestGetProjectLocks: without the billing domain there are no billing
-// profiles, payment methods or subscriptions, so every project is locked
-// for all three reasons.
+// TestGetProjectLocks asks GetProjectLocks, as the owner and as a member,
+// over Connect and gRPC, for every lock reason the code gives: none for a
+// project whose profile has a valid default card (or whose owner needs no
+// card); MISSING_BILLING_PROFILE with MISSING_PAYMENT_PROFILE and
+// MISSING_SUBSCRIPTION without a profile; the last two for a profile
+// without a card; SUBSCRIPTION_NOT_ACTIVE while a bill has failed (until
+// another default card pays it) and once the default card has expired.
 func TestGetProjectLocks(t *testing.T) {
 	t.Parallel()
-	s := testserver.Start(t)
-	user := s.Register(t)
-	p := s.CreateProject(t, user.Token, "Locked")
-	res, err := s.Cloud(user.Token).GetProjectLocks(context.Background(), connect.NewRequest(&cloudv1.GetProjectLocksRequest{Id: p.GetId()}))
+	s := startBillServer(t)
+	ctx := context.Background()
+	const (
+		noProfile = cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_BILLING_PROFILE
+		noPayment = cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_PAYMENT_PROFILE
+		noSub     = cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_SUBSCRIPTION
+		inactive  = cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_SUBSCRIPTION_NOT_ACTIVE
+	)
+	member, err := s.identity.Register(ctx, identity.RegisterInput{Email: "member@example.com", Password: "Correct-Horse-42", FirstName: "Mem", LastName: "Ber"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []cloudv1.ProjectLockReason{
-		cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_BILLING_PROFILE,
-		cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_PAYMENT_PROFILE,
-		cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_SUBSCRIPTION,
+	memberTokens, err := s.issuer.IssueForUser(ctx, member)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := res.Msg.GetLockReasons(); !slices.Equal(got, want) {
-		t.Fatalf("locks = %v, want %v", got, want)
+	// want checks the locks of the project as its owner and as a member.
+	want := func(t *testing.T, ownerToken, projectID string, want ...cloudv1.ProjectLockReason) {
+		t.Helper()
+		for _, token := range []string{ownerToken, memberTokens.AccessToken} {
+			for _, proto := range cloudProtocols {
+				res, err := s.v1(token, proto.opts...).GetProjectLocks(ctx, connect.NewRequest(&cloudv1.GetProjectLocksRequest{Id: projectID}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := res.Msg.GetLockReasons(); !slices.Equal(got, want) {
+					t.Fatalf("%s: locks %v, want %v", proto.name, got, want)
+				}
+			}
+		}
 	}
+	share := func(t *testing.T, ownerID, projectID string) {
+		t.Helper()
+		if _, err := s.projects.Invite(ctx, ownerID, projectID, member.Email); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.projects.Join(ctx, member.ID, projectID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ada := s.customer(t, "ada@example.com")
+	share(t, ada.user.ID, ada.project.ID)
+	want(t, ada.token, ada.project.ID)
+
+	bare, err := s.projects.Create(ctx, ada.user.ID, project.CreateInput{Name: "Bare"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	share(t, ada.user.ID, bare.ID)
+	want(t, ada.token, bare.ID, noProfile, noPayment, noSub)
+
+	cardless, err := s.billing.CreateProfile(ctx, ada.user.ID, billing.ProfileInput{
+		Name: "Ada Lovelace", Company: "Difference Engines GmbH", VATID: "DE987654321", CountryCode: "DE",
+		Street: "Königsallee 7", City: "Düsseldorf", Postcode: "40212", BillingEmail: "billing@example.com",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unpaid, err := s.projects.Create(ctx, ada.user.ID, project.CreateInput{Name: "No card", BillingProfileID: cardless.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	share(t, ada.user.ID, unpaid.ID)
+	want(t, ada.token, unpaid.ID, noPayment, noSub)
+
+	// An owner tagged NO_CREDIT_CARD pays by transfer: no card, no lock.
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO user_tags (user_id, tag) VALUES (?, ?)", ada.user.ID, string(identity.TagNoCreditCard)); err != nil {
+		t.Fatal(err)
+	}
+	want(t, ada.token, unpaid.ID)
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM user_tags WHERE user_id = ?", ada.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	want(t, ada.token, unpaid.ID, noPayment, noSub)
+
+	// A bill fails on the default card, until another default card pays it.
+	bea := s.customer(t, "bea@example.com")
+	share(t, bea.user.ID, bea.project.ID)
+	visa := s.defaultCard(t, bea)
+	failing := s.addCard(t, bea, "tok_chargeCustomerFail")
+	if _, err := s.billing.ChangeDefaultCard(ctx, bea.user.ID, bea.profile.ID, failing.ID); err != nil {
+		t.Fatal(err)
+	}
+	n := billingtest.OrderNode(t, s.db, billingtest.Order{ProjectID: bea.project.ID, FlavourID: billingtest.FlavourS1, FQDN: "a.example.com", At: berlin(t, "2026-11-10 10:00")})
+	billingtest.Destroy(t, s.db, n, berlin(t, "2026-11-10 11:00"))
+	s.clock.Set(berlin(t, "2026-12-01 00:05"))
+	if err := s.billing.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want(t, bea.token, bea.project.ID, inactive)
+	want(t, ada.token, ada.project.ID) // ada's bills are not bea's
+	s.clock.Set(berlin(t, "2026-12-01 00:10"))
+	if _, err := s.billing.ChangeDefaultCard(ctx, bea.user.ID, bea.profile.ID, visa.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.billing.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want(t, bea.token, bea.project.ID)
+
+	// The test cards expire at the end of December three years on.
+	if !visa.ExpiresAt.Equal(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("the test card expires at %s", visa.ExpiresAt)
+	}
+	s.clock.Set(visa.ExpiresAt.Add(-time.Second))
+	want(t, ada.token, ada.project.ID)
+	s.clock.Set(visa.ExpiresAt)
+	want(t, ada.token, ada.project.ID, inactive)
+	want(t, ada.token, bare.ID, noProfile, noPayment, noSub)
 }
 
 func TestListProjectFlavours(t *testing.T) {
