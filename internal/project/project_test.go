@@ -64,6 +64,33 @@ func TestCreate(t *testing.T) {
 	}
 }
 
+// TestDescriptionCRLF: a multi-line description with CRLF line breaks (as
+// a browser's textarea sends it) is stored with LF, and its length is
+// counted as stored.
+func TestDescriptionCRLF(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, project.Config{})
+	alice := e.person(t, "alice@example.com")
+	p, err := e.projects.Create(t.Context(), alice.ID, project.CreateInput{Name: "Shop", Description: "the shop\r\nand its\tdatabase\r\n"})
+	if err != nil {
+		t.Fatalf("Create with a CRLF description: %v", err)
+	}
+	if p.Description != "the shop\nand its\tdatabase" {
+		t.Fatalf("description = %q", p.Description)
+	}
+	long := strings.Repeat("abc\r\n", 250) // 1250 characters sent, 999 stored
+	got, err := e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{Description: &long})
+	if err != nil {
+		t.Fatalf("Update with a long CRLF description: %v", err)
+	}
+	if want := strings.TrimSpace(strings.Repeat("abc\n", 250)); got.Description != want {
+		t.Fatalf("description = %q, want %q", got.Description, want)
+	}
+	if again := e.get(t, alice.ID, p.ID); again.Description != got.Description {
+		t.Fatalf("stored description = %q", again.Description)
+	}
+}
+
 func TestCreateCurrency(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, project.Config{Currency: project.CurrencyUSD})
@@ -88,6 +115,8 @@ func TestCreateRefusals(t *testing.T) {
 		{"short name in runes", project.CreateInput{Name: "ää"}, "name", "got 2"},
 		{"long name", project.CreateInput{Name: strings.Repeat("n", 65)}, "name", "at most 64"},
 		{"line break in name", project.CreateInput{Name: "web\nshop"}, "name", "control characters"},
+		{"CRLF in name", project.CreateInput{Name: "web\r\nshop"}, "name", "control characters"},
+		{"lone CR in description", project.CreateInput{Name: "Web", Description: "a\rb"}, "description", "control characters"},
 		{"invalid UTF-8 name", project.CreateInput{Name: "web\xffshop"}, "name", "UTF-8"},
 		{"long description", project.CreateInput{Name: "Web", Description: strings.Repeat("d", 1001)}, "description", "at most 1000"},
 		{"control character in description", project.CreateInput{Name: "Web", Description: "a\x00b"}, "description", "control characters"},

@@ -230,6 +230,14 @@ func TestUpdateProject(t *testing.T) {
 	if got := getProject(t, c, p.GetId()); got.GetName() != "Renamed by a member" {
 		t.Fatalf("refused updates changed the project: %v", got)
 	}
+	// A description from a browser's textarea, with CRLF line breaks.
+	got, err = update(c, &cloudv1.UpdateProjectRequest{Description: "first line\r\nsecond line\r\n"}) //nolint:staticcheck // deprecated but still stored
+	if err != nil {
+		t.Fatalf("a CRLF description: %v", err)
+	}
+	if d := got.GetDescription(); d != "first line\nsecond line" { //nolint:staticcheck // deprecated but still returned
+		t.Fatalf("description = %q, want its lines with LF", d)
+	}
 }
 
 func TestDeleteProject(t *testing.T) {
