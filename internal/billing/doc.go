@@ -35,9 +35,11 @@
 // (CompleteCardSetup): Stripe by a signed webhook (internal/billing/stripepay),
 // the built-in TestProvider, the default, through ConfirmTestCard with the
 // test card tokens it documents. A profile's first card is its default;
-// ChangeDefaultCard moves the flag; RemoveCard refuses the last card of a
-// profile a project uses, and when the default card goes, the newest
-// remaining card becomes the default.
+// ChangeDefaultCard moves the flag, and so does UseCard when a project's
+// UpdateProject names the card its bills are charged to (bills are the
+// profile's, so that is the profile's default card). RemoveCard refuses
+// the last card of a profile a project uses, and when the default card
+// goes, the newest remaining card becomes the default.
 //
 // # Plan codes
 //

@@ -92,3 +92,39 @@ func (s *Service) Locks(ctx context.Context, db bun.IDB, _, profileID string) ([
 	}
 	return nil, nil
 }
+
+// UseCard implements project.BillingState. A project's bills are its billing
+// profile's (one bill per profile, month and currency, see closeProfile),
+// and they are charged to the profile's default card; so the card a project
+// is charged to is its profile's default card, and using cardID for a
+// project makes it that default, for every project billed to the profile,
+// exactly as ChangeDefaultCard does (at the provider too, and a bill that
+// failed is charged again). userID must own the profile: NotFound naming
+// "billing_address_id" otherwise, as for a profile that does not exist;
+// NotFound naming "credit_card_id" for a card that is not the profile's.
+func (s *Service) UseCard(ctx context.Context, tx bun.Tx, userID, profileID, cardID string) (string, bool, error) {
+	profile, err := lockOwnProfile(ctx, tx, userID, profileID, "NO KEY UPDATE")
+	if fault.KindOf(err) == fault.KindNotFound {
+		return "", false, &fault.Error{Kind: fault.KindNotFound, Field: "billing_address_id",
+			Message: fmt.Sprintf("billing profile %q not found", profileID)}
+	}
+	if err != nil {
+		return "", false, wrap("use card", err)
+	}
+	row, err := loadCard(ctx, tx, profileID, cardID)
+	if fault.KindOf(err) == fault.KindNotFound {
+		return "", false, &fault.Error{Kind: fault.KindNotFound, Field: "credit_card_id",
+			Message: fmt.Sprintf("credit card %q not found", cardID)}
+	}
+	if err != nil {
+		return "", false, wrap("use card", err)
+	}
+	label := fmt.Sprintf("%s ending %s", row.Brand, row.Last4)
+	if row.IsDefault {
+		return label, false, nil
+	}
+	if err := s.makeDefault(ctx, tx, profile, &row); err != nil {
+		return "", false, wrap("use card", err)
+	}
+	return label, true, nil
+}

@@ -125,7 +125,7 @@ type FlavourFilter struct {
 
 // ListFlavours returns page p of the flavours offered in a datacenter, sorted
 // by name, and the number of flavours that passed the filter. It fails with
-// NotFound when the datacenter does not exist.
+// NotFound naming "datacenter_id" when the datacenter does not exist.
 func (c *Catalog) ListFlavours(ctx context.Context, f FlavourFilter, p pagination.Page) ([]DatacenterFlavour, int64, error) {
 	flavours, err := c.datacenterFlavours(ctx, f.DatacenterID, "", f.Currency)
 	if err != nil {
@@ -144,8 +144,8 @@ func (c *Catalog) ListFlavours(ctx context.Context, f FlavourFilter, p paginatio
 }
 
 // GetFlavour returns a flavour as offered in a datacenter, priced in cur. It
-// fails with NotFound when the datacenter does not exist or does not offer
-// the flavour.
+// fails with NotFound when the datacenter does not exist (naming
+// "datacenter_id") or does not offer the flavour.
 func (c *Catalog) GetFlavour(ctx context.Context, datacenterID, flavourID string, cur Currency) (DatacenterFlavour, error) {
 	flavours, err := c.datacenterFlavours(ctx, datacenterID, flavourID, cur)
 	if err != nil {
@@ -181,7 +181,9 @@ func (c *Catalog) datacenterFlavours(ctx context.Context, datacenterID, flavourI
 		return nil, fmt.Errorf("catalog: find datacenter %s: %w", datacenterID, err)
 	}
 	if !exists {
-		return nil, fault.NotFound("datacenter", datacenterID)
+		// The id is the request's datacenter_id wherever it comes from.
+		return nil, &fault.Error{Kind: fault.KindNotFound, Field: "datacenter_id",
+			Message: fmt.Sprintf("datacenter %q not found", datacenterID)}
 	}
 
 	var rows []offerRow

@@ -176,3 +176,66 @@ func TestClientCredentialsLogin(t *testing.T) {
 
 	robot.fails("sign-in refused: invalid_client", "login", "--server", srv.URL, "--client-id", client.GetId(), "--client-secret", "wrong")
 }
+
+// TestCredentialsSaveIsPrivate: save makes the credentials directory 0700,
+// the missing parents included, restricts one that exists with wider
+// permissions, and writes the file 0600 even over an old one that others
+// could read.
+func TestCredentialsSaveIsPrivate(t *testing.T) {
+	t.Parallel()
+	mode := func(t *testing.T, path string) os.FileMode {
+		t.Helper()
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Mode().Perm()
+	}
+	c := &Credentials{Server: "http://127.0.0.1:8080", TokenURL: "http://127.0.0.1:8080/token", AccessToken: "a", RefreshToken: "r"}
+
+	t.Run("new", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "config", "gpcore", "credentials.json")
+		if err := c.save(path); err != nil {
+			t.Fatal(err)
+		}
+		for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700, filepath.Dir(filepath.Dir(path)): 0o700} {
+			if got := mode(t, p); got != want {
+				t.Errorf("%s has mode %v, want %v", p, got, want)
+			}
+		}
+	})
+	t.Run("wide open", func(t *testing.T) {
+		t.Parallel()
+		dir := filepath.Join(t.TempDir(), "gpcore")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "credentials.json")
+		if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.save(path); err != nil {
+			t.Fatal(err)
+		}
+		if got := mode(t, dir); got != 0o700 {
+			t.Errorf("directory mode %v after save, want 0700", got)
+		}
+		if got := mode(t, path); got != 0o600 {
+			t.Errorf("file mode %v after save, want 0600", got)
+		}
+		got, err := loadCredentials(path)
+		if err != nil || *got != *c {
+			t.Fatalf("loadCredentials = %+v, %v; want %+v", got, err, c)
+		}
+		if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 {
+			t.Fatalf("directory holds %v, %v; want the credentials alone", entries, err)
+		}
+	})
+}

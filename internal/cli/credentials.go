@@ -81,7 +81,11 @@ func loadCredentials(path string) (*Credentials, error) {
 }
 
 // save writes c to path atomically: a new file of mode 0600 renamed over the
-// old one, in a directory created with mode 0700 when missing.
+// old one (whatever mode that had), in a directory of mode 0700. The
+// directory is created so when missing, and restricted to 0700 when it
+// exists with more: anyone else who may write in it could put credentials
+// of their own in place, naming a server of theirs that the next command
+// would send the refresh token to.
 func (c *Credentials) save(path string) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
@@ -91,7 +95,17 @@ func (c *Credentials) save(path string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create the credentials directory: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".credentials-*.json") // mode 0600
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("check the credentials directory: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("the credentials directory %s has mode %v, open to others, and cannot be restricted to 0700: %w",
+				dir, st.Mode().Perm(), err)
+		}
+	}
+	f, err := os.CreateTemp(dir, ".credentials-*.json") // mode 0600, whatever the umask
 	if err != nil {
 		return fmt.Errorf("write the credentials: %w", err)
 	}

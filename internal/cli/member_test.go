@@ -52,4 +52,16 @@ func TestInviteJoinBetweenTwoPeople(t *testing.T) {
 	if got := decode(t, ada.run("member", "list", "--project", "shared", "-o", "json"), &cloudv1.GetProjectResponse{}).GetProject().GetMembers(); len(got) != 1 {
 		t.Fatalf("members after bob left: %v", got)
 	}
+
+	// Bob is in the log, though no longer a member.
+	logs := decode(t, ada.run("project", "logs", "shared", "--user", bob.email, "-o", "json"), &cloudv1.ListProjectLogsResponse{}).GetLogs()
+	if len(logs) == 0 || logs[0].GetMessage() != "left the project" {
+		t.Fatalf("project logs --user %s = %v", bob.email, logs)
+	}
+	for _, l := range logs {
+		if l.GetUser().GetEmail() != bob.email {
+			t.Fatalf("project logs --user %s shows %v", bob.email, l)
+		}
+	}
+	ada.fails(`no user named "nobody@example.com"`, "project", "logs", "shared", "--user", "nobody@example.com")
 }

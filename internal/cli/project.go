@@ -8,6 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	typev1 "github.com/gpcore/gpcore/gen/gpcore/type/v1"
@@ -223,7 +224,7 @@ func newProjectLogsCommand() *cobra.Command {
 		p := res.GetProject()
 		req := &cloudv1.ListProjectLogsRequest{Id: p.GetId(), Search: search, Pagination: pf.request()}
 		if user != "" {
-			if req.UserId, err = memberID(ctx, p, user); err != nil {
+			if req.UserId, err = c.logUserID(ctx, p, user); err != nil {
 				return err
 			}
 		}
@@ -240,9 +241,43 @@ func newProjectLogsCommand() *cobra.Command {
 		})
 	})
 	cmd.Flags().StringVar(&search, "search", "", "only the entries whose message has every word of this")
-	cmd.Flags().StringVar(&user, "user", "", "only the entries of this member (e-mail address or user id)")
+	cmd.Flags().StringVar(&user, "user", "", "only the entries of this user, a member or anyone in the log (e-mail address, service account name or user id)")
 	pf.addTo(cmd)
 	return cmd
+}
+
+// logUserID returns the id of the user ref names in project p's log: an id
+// as it is, or the e-mail address (a service account's username) of a
+// member or of anyone the log names, such as a member who has left since.
+func (c *call) logUserID(ctx context.Context, p *cloudv1.Project, ref string) (string, error) {
+	users := func(ctx context.Context) ([]*cloudv1.BasicUser, error) {
+		// Every page of the log lists everyone it names; one entry will do.
+		res, err := c.cloud.ListProjectLogs(ctx, connect.NewRequest(&cloudv1.ListProjectLogsRequest{
+			Id: p.GetId(), Pagination: &typev1.PaginationRequest{Limit: proto.Int32(1)},
+		}))
+		if err != nil {
+			return nil, err
+		}
+		var out []*cloudv1.BasicUser
+		seen := map[string]bool{}
+		for _, u := range append(membersOf(p), res.Msg.GetUsers()...) {
+			if !seen[u.GetId()] {
+				seen[u.GetId()] = true
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	}
+	return resolve(ctx, ref, "user", users, (*cloudv1.BasicUser).GetId, (*cloudv1.BasicUser).GetEmail, (*cloudv1.BasicUser).GetUsername)
+}
+
+// membersOf returns the users of p's members and pending invitees.
+func membersOf(p *cloudv1.Project) []*cloudv1.BasicUser {
+	out := make([]*cloudv1.BasicUser, len(p.GetMembers()))
+	for i, m := range p.GetMembers() {
+		out[i] = m.GetUser()
+	}
+	return out
 }
 
 // projectTable writes projects as a table, with the caller's role in each

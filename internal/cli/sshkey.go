@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
@@ -52,7 +53,8 @@ func newSSHKeyAddCommand() *cobra.Command {
 		Short: "Add an SSH public key from a file (e.g. ~/.ssh/id_ed25519.pub) or standard input",
 		Long: `Add an SSH public key, one line in OpenSSH's format ("ssh-ed25519 AAAA...
 comment"), read from FILE or, for "-" or no FILE, from standard input. The
-key's name is --name, else the key's comment, else the file's name.`,
+key's name is --name, else the key's comment, else the file's name (cut to
+64 characters, tabs as spaces).`,
 		Example: `  gpcore ssh-key add ~/.ssh/id_ed25519.pub
   ssh-add -L | head -n 1 | gpcore ssh-key add --name laptop`,
 		Args: cobra.MaximumNArgs(1),
@@ -138,15 +140,38 @@ func readKeyFile(path string, stdin io.Reader) (string, error) {
 	return string(b), nil
 }
 
+// maxKeyNameLength is the longest key name the server takes, in characters
+// (keyring.MaxNameLength).
+const maxKeyNameLength = 64
+
 // keyName is the name a key gets without --name: its comment, else the
-// file's name without ".pub"; "" when neither exists (the server then asks
-// for a name).
+// file's name without ".pub", made a name the server takes (validName); ""
+// when neither exists (the server then asks for a name).
 func keyName(line, path string) string {
-	if _, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(line)); err == nil && comment != "" {
-		return comment
+	if _, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(line)); err == nil {
+		if name := validName(comment); name != "" {
+			return name
+		}
 	}
 	if path == "" || path == "-" {
 		return ""
 	}
-	return strings.TrimSuffix(filepath.Base(path), ".pub")
+	return validName(strings.TrimSuffix(filepath.Base(path), ".pub"))
+}
+
+// validName makes s a key name the server takes: valid UTF-8, control
+// characters (a comment's tabs) as spaces, trimmed, and at most
+// maxKeyNameLength characters, a longer one cut and ended with "…".
+func validName(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s))
+	if r := []rune(s); len(r) > maxKeyNameLength {
+		s = strings.TrimSpace(string(r[:maxKeyNameLength-1])) + "…"
+	}
+	return s
 }

@@ -31,6 +31,15 @@ func TestSSHKeyCommands(t *testing.T) {
 	ecdsa := keygen(t, "", "-t", "ecdsa")
 	wantLines(t, ada.run("ssh-key", "add", ecdsa), []string{"id", "ecdsa", keygenFingerprint(t, ecdsa)})
 
+	// A comment longer than a name may be gives a name cut to 64 characters.
+	long := strings.Repeat("very-long-comment-", 5) // 90 characters
+	lk := keygen(t, long, "-t", "ed25519")
+	cut := decode(t, ada.run("ssh-key", "add", lk, "-o", "json"), &cloudv1.CreateUserSSHKeyResponse{}).GetSshKey()
+	if want := long[:63] + "…"; cut.GetName() != want {
+		t.Fatalf("ssh-key add with a %d-character comment named it %q, want %q", len(long), cut.GetName(), want)
+	}
+	ada.run("ssh-key", "delete", cut.GetId())
+
 	ada.fails("invalid_argument: public_key", "ssh-key", "add", "--name", "junk", keyFile(t, "ssh-ed25519 not-base64"))
 	ada.fails("holds no key", "ssh-key", "add", keyFile(t, "\n"))
 
@@ -60,4 +69,23 @@ func keyFile(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+func TestValidName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"ada@laptop", "ada@laptop"},
+		{"  work key  ", "work key"},
+		{"ada\tlaptop", "ada laptop"},
+		{strings.Repeat("x", 64), strings.Repeat("x", 64)},
+		{strings.Repeat("x", 65), strings.Repeat("x", 63) + "…"},
+		{strings.Repeat("é", 70), strings.Repeat("é", 63) + "…"},
+		{strings.Repeat("x", 62) + " yz", strings.Repeat("x", 62) + "…"},
+		{"bad\xffbyte", "bad\uFFFDbyte"},
+		{"\t", ""},
+	} {
+		if got := validName(tc.in); got != tc.want {
+			t.Errorf("validName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

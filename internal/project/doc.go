@@ -1,7 +1,8 @@
 // Package project owns projects: the containers customers order nodes in,
 // their members and pending invites, and each project's log. It keeps the
 // tables of migration 00003_projects.sql and reads (never writes) the
-// identity domain's users table for who is who.
+// identity domain's users table for who is who, and its oauth_clients table
+// for whose service account is whose.
 //
 // # Access
 //
@@ -21,16 +22,19 @@
 //   - Each user has exactly one default project once they belong to any:
 //     the first project a user creates or joins becomes their default (a
 //     partial unique index allows at most one), ChangeDefault moves the flag
-//     in one transaction, and when a project goes away from under a member
-//     (removal, or the owner deleting it) that member's oldest remaining
-//     project takes the flag.
-//   - Delete: the OWNER only, never the caller's default project, and never
-//     while a DeletionGuard reports something left (nodes, unpaid bills, a
-//     balance).
+//     in one transaction, and when a member is removed from their default
+//     project their oldest remaining project takes the flag.
+//   - Delete: the OWNER only, never a project that is any member's default
+//     project (the owner's or another's: the reference's "a project marked
+//     as default project can not be deleted"), and never while a
+//     DeletionGuard reports something left (nodes, unpaid bills, a balance).
 //   - Invites are project_members rows with confirmed false. Invite is for
 //     the OWNER; the identifier is an e-mail address or a user id. People
 //     get a pending invite and accept or reject it with Join; service
-//     accounts join at once as confirmed MEMBERs. The reference's
+//     accounts join at once as confirmed MEMBERs, but only the owner of a
+//     service account's OAuth client may add it (to anyone else, and once
+//     the client is deleted, it is NotFound like an unknown user: a bot is
+//     its owner's to place, and its existence is not told). The reference's
 //     ProjectInvite id is the project's id: a user has at most one invite
 //     per project, and JoinProject takes the project id.
 //   - Leave: confirmed members, not their default project, not the last

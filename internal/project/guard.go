@@ -37,6 +37,14 @@ type BillingState interface {
 	// "billing_address_id" (the API's name for it): NotFound when the profile
 	// does not exist or is not the user's to use.
 	CheckProfile(ctx context.Context, db bun.IDB, userID, profileID string) error
+	// UseCard makes the credit card cardID of the billing profile profileID
+	// the card the project's bills are charged to, on behalf of userID, and
+	// returns how the card is called (e.g. "VISA ending 4242") and whether
+	// anything changed. It runs in the project's transaction (tx). Refusals
+	// are fault errors: NotFound naming "billing_address_id" when userID may
+	// not use the profile (as CheckProfile), NotFound naming
+	// "credit_card_id" when the profile has no such card.
+	UseCard(ctx context.Context, tx bun.Tx, userID, profileID, cardID string) (card string, changed bool, err error)
 	// Locks returns the billing lock reasons that hold for the project right
 	// now (LockMissingPaymentProfile, LockMissingSubscription,
 	// LockSubscriptionNotActive), none when billing is in order.
@@ -47,14 +55,19 @@ type BillingState interface {
 
 // NoBilling is the BillingState of an installation without the billing
 // domain, answering from what exists: there are no billing profiles, payment
-// methods or subscriptions. So no billing profile can be linked (NotFound),
-// and every project lacks a payment method and a subscription.
+// methods or subscriptions. So no billing profile can be linked nor card used
+// (NotFound), and every project lacks a payment method and a subscription.
 type NoBilling struct{}
 
 // CheckProfile refuses every profile: none exists.
 func (NoBilling) CheckProfile(_ context.Context, _ bun.IDB, _, profileID string) error {
 	return &fault.Error{Kind: fault.KindNotFound, Field: "billing_address_id",
 		Message: fmt.Sprintf("billing profile %q not found", profileID)}
+}
+
+// UseCard refuses every profile: none exists.
+func (n NoBilling) UseCard(ctx context.Context, tx bun.Tx, userID, profileID, _ string) (string, bool, error) {
+	return "", false, n.CheckProfile(ctx, tx, userID, profileID)
 }
 
 // Locks reports the missing payment method and subscription.

@@ -203,10 +203,27 @@ func wantFault(t *testing.T, err error, kind fault.Kind, field, text string) {
 	}
 }
 
-// fakeBilling is a BillingState with one usable billing profile per user.
+// fakeBilling is a BillingState with the billing profiles and cards the
+// test gives it.
 type fakeBilling struct {
 	profiles map[string]string // profile id -> user id
+	cards    map[string]string // card id -> profile id
+	defaults map[string]string // profile id -> the card its bills are charged to
 	locks    []project.LockReason
+}
+
+func (f fakeBilling) UseCard(ctx context.Context, tx bun.Tx, userID, profileID, cardID string) (string, bool, error) {
+	if err := f.CheckProfile(ctx, tx, userID, profileID); err != nil {
+		return "", false, err
+	}
+	if f.cards[cardID] != profileID {
+		return "", false, &fault.Error{Kind: fault.KindNotFound, Field: "credit_card_id", Message: "no such card"}
+	}
+	if f.defaults[profileID] == cardID {
+		return "card " + cardID, false, nil
+	}
+	f.defaults[profileID] = cardID
+	return "card " + cardID, true, nil
 }
 
 func (f fakeBilling) CheckProfile(_ context.Context, _ bun.IDB, userID, profileID string) error {

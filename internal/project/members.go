@@ -16,11 +16,14 @@ import (
 // Invite invites the user that identifier names, an e-mail address or a user
 // id, to a project of which userID is the OWNER, and returns the new
 // membership. A person gets a pending invite (Confirmed false) to accept or
-// reject with Join; a service account joins at once as a confirmed MEMBER.
+// reject with Join; a service account joins at once as a confirmed MEMBER,
+// and only the owner of its OAuth client may add it: anyone else's, and one
+// whose client is deleted (its account locked), is an unknown user.
 // Refusals are fault errors: InvalidArgument naming "identifier" when it is
-// neither an e-mail address nor a user id; NotFound for a non-member or an
-// unknown user; PermissionDenied for a member who is not the OWNER;
-// AlreadyExists when the user is a member or invited already.
+// neither an e-mail address nor a user id; NotFound for a non-member;
+// NotFound naming "identifier" for an unknown user; PermissionDenied for a
+// member who is not the OWNER; AlreadyExists naming "identifier" when the
+// user is a member or invited already.
 func (s *Service) Invite(ctx context.Context, userID, projectID, identifier string) (Member, error) {
 	where, arg, err := userLookup(identifier)
 	if err != nil {
@@ -39,18 +42,27 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 			return err
 		}
 		if len(users) == 0 {
-			return fault.NotFound("user", strings.TrimSpace(identifier))
+			return errNoSuchInvitee(identifier)
 		}
 		invitee := users[0]
+		if invitee.Type == identity.UserTypeServiceAccount {
+			mine, err := ownsServiceAccount(ctx, tx, userID, invitee.ID)
+			if err != nil {
+				return err
+			}
+			if !mine {
+				return errNoSuchInvitee(identifier)
+			}
+		}
 		existing, ok, err := membership(ctx, tx, projectID, invitee.ID)
 		if err != nil {
 			return err
 		}
 		if ok && existing.Confirmed {
-			return fault.AlreadyExists("%s is a member of the project already", invitee.label())
+			return errInviteeExists("%s is a member of the project already", invitee.label())
 		}
 		if ok {
-			return fault.AlreadyExists("%s is invited to the project already", invitee.label())
+			return errInviteeExists("%s is invited to the project already", invitee.label())
 		}
 
 		now := s.now()
@@ -65,7 +77,7 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 		}
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			if store.IsUniqueViolation(err) {
-				return fault.AlreadyExists("%s is a member of the project or invited already", invitee.label())
+				return errInviteeExists("%s is a member of the project or invited already", invitee.label())
 			}
 			return fmt.Errorf("insert member: %w", err)
 		}
@@ -85,6 +97,22 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 		return Member{}, wrap("invite", err)
 	}
 	return out, nil
+}
+
+// ownsServiceAccount reports whether userID owns the OAuth client whose
+// service account is accountID, and that account is not locked. (A deleted
+// client's row is gone and its account locked; identity.DeleteClient.)
+func ownsServiceAccount(ctx context.Context, db bun.IDB, userID, accountID string) (bool, error) {
+	ok, err := db.NewSelect().TableExpr("oauth_clients AS c").
+		Join("JOIN users AS u ON u.id = c.service_account_user_id").
+		Where("c.service_account_user_id = ?", accountID).
+		Where("c.owner_user_id = ?", userID).
+		Where("NOT u.locked").
+		Exists(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the OAuth client of service account %s: %w", accountID, err)
+	}
+	return ok, nil
 }
 
 // userLookup turns an invite identifier into a condition on the users table
@@ -189,9 +217,10 @@ func (s *Service) Leave(ctx context.Context, userID, projectID string) error {
 // RemoveMember removes memberID from a project of which userID is the OWNER;
 // removing a pending invitee withdraws the invite. If it was the removed
 // member's default project, their oldest remaining project becomes the
-// default. Refusals are fault errors: NotFound for a non-member caller or a
-// memberID that is neither member nor invitee; PermissionDenied for a member
-// who is not the OWNER; FailedPrecondition for removing yourself or an owner.
+// default. Refusals are fault errors: NotFound for a non-member caller;
+// NotFound naming "user_id" for a memberID that is neither member nor
+// invitee; PermissionDenied for a member who is not the OWNER;
+// FailedPrecondition for removing yourself or an owner.
 func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID string) error {
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
@@ -207,7 +236,7 @@ func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID 
 		// its default flag cannot move meanwhile.
 		if err := lockUsers(ctx, tx, memberID); err != nil {
 			if fault.KindOf(err) == fault.KindNotFound {
-				return fault.NotFound("project member", memberID)
+				return errNoSuchMember(memberID)
 			}
 			return err
 		}
@@ -216,7 +245,7 @@ func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID 
 			return err
 		}
 		if !ok {
-			return fault.NotFound("project member", memberID)
+			return errNoSuchMember(memberID)
 		}
 		if Role(m.Role) == RoleOwner {
 			return fault.Precondition("the project owner cannot be removed")
@@ -240,6 +269,24 @@ func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID 
 		return s.log(ctx, tx, projectID, userID, message)
 	})
 	return wrap("remove member", err)
+}
+
+// errNoSuchInvitee is the answer for an invite identifier that names no
+// user.
+func errNoSuchInvitee(identifier string) error {
+	return &fault.Error{Kind: fault.KindNotFound, Field: "identifier",
+		Message: fmt.Sprintf("user %q not found", abbreviate(strings.TrimSpace(identifier)))}
+}
+
+// errInviteeExists is the answer for inviting a member or invitee again.
+func errInviteeExists(format string, args ...any) error {
+	return &fault.Error{Kind: fault.KindAlreadyExists, Field: "identifier", Message: fmt.Sprintf(format, args...)}
+}
+
+// errNoSuchMember is the answer for removing a user who is neither member
+// nor invitee.
+func errNoSuchMember(memberID string) error {
+	return &fault.Error{Kind: fault.KindNotFound, Field: "user_id", Message: fmt.Sprintf("project member %q not found", memberID)}
 }
 
 // maxQuoted bounds how much of a caller's input a refusal quotes.

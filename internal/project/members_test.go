@@ -1,6 +1,7 @@
 package project_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -68,6 +69,55 @@ func TestInviteServiceAccount(t *testing.T) {
 	}
 }
 
+// TestInviteOthersServiceAccount: a service account is its client's owner's
+// to add. Anyone else inviting it, even by its exact id, is told exactly
+// what an unknown id gets; so is its owner once the client is deleted (its
+// account locked). Nothing is written.
+func TestInviteOthersServiceAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, project.Config{})
+	alice := e.person(t, "alice@example.com")
+	bob := e.person(t, "bob@example.com")
+	bobsBot := e.serviceAccount(t, bob)
+	c, _, err := e.identity.CreateClient(t.Context(), alice.ID, "doomed", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.identity.DeleteClient(t.Context(), alice.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	locked := c.ServiceAccount
+	p := e.create(t, alice.ID, "Shop")
+	logs := e.logCount(t, p.ID)
+	const unknown = "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01"
+	_, errUnknown := e.projects.Invite(t.Context(), alice.ID, p.ID, unknown)
+	wantFault(t, errUnknown, fault.KindNotFound, "identifier", "not found")
+
+	for name, id := range map[string]string{"another's": bobsBot.ID, "a deleted client's": locked.ID} {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.projects.Invite(t.Context(), alice.ID, p.ID, id)
+			wantFault(t, err, fault.KindNotFound, "identifier", "not found")
+			if got, want := strings.ReplaceAll(err.Error(), id, unknown), errUnknown.Error(); got != want {
+				t.Fatalf("Invite(%s) = %q, an unknown id gets %q", id, got, want)
+			}
+			if ok, err := e.projects.IsMember(t.Context(), p.ID, id); err != nil || ok {
+				t.Fatalf("IsMember = %v, %v, want false", ok, err)
+			}
+			if got := e.defaultProject(t, id); got != "" {
+				t.Fatalf("the service account got the default project %s", got)
+			}
+		})
+	}
+	if got := e.logCount(t, p.ID); got != logs {
+		t.Fatalf("refused invites wrote %d log entries", got-logs)
+	}
+	// Bob adds his own bot to his own project.
+	bobs := e.create(t, bob.ID, "Bob's")
+	if m := e.invite(t, bob.ID, bobs.ID, bobsBot.ID); !m.Confirmed {
+		t.Fatalf("bob adding his own service account = %+v", m)
+	}
+}
+
 func TestInviteRefusals(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, project.Config{})
@@ -93,11 +143,11 @@ func TestInviteRefusals(t *testing.T) {
 	}{
 		{"empty identifier", alice.ID, p.ID, "  ", fault.KindInvalidArgument, "identifier", "required"},
 		{"neither e-mail nor id", alice.ID, p.ID, "bob", fault.KindInvalidArgument, "identifier", `got "bob"`},
-		{"unknown e-mail", alice.ID, p.ID, "nobody@example.com", fault.KindNotFound, "", `"nobody@example.com" not found`},
-		{"unknown id", alice.ID, p.ID, "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01", fault.KindNotFound, "", "not found"},
-		{"member already", alice.ID, p.ID, "BOB@example.com", fault.KindAlreadyExists, "", "bob@example.com is a member"},
-		{"invited already", alice.ID, p.ID, carol.ID, fault.KindAlreadyExists, "", "carol@example.com is invited"},
-		{"the owner", alice.ID, p.ID, alice.Email, fault.KindAlreadyExists, "", "is a member"},
+		{"unknown e-mail", alice.ID, p.ID, "nobody@example.com", fault.KindNotFound, "identifier", `"nobody@example.com" not found`},
+		{"unknown id", alice.ID, p.ID, "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01", fault.KindNotFound, "identifier", "not found"},
+		{"member already", alice.ID, p.ID, "BOB@example.com", fault.KindAlreadyExists, "identifier", "bob@example.com is a member"},
+		{"invited already", alice.ID, p.ID, carol.ID, fault.KindAlreadyExists, "identifier", "carol@example.com is invited"},
+		{"the owner", alice.ID, p.ID, alice.Email, fault.KindAlreadyExists, "identifier", "is a member"},
 		{"member, not owner", bob.ID, p.ID, dave.Email, fault.KindPermissionDenied, "", "only the project owner may invite members"},
 		{"pending invitee", carol.ID, p.ID, dave.Email, fault.KindNotFound, "", "not found"},
 		{"stranger", dave.ID, p.ID, dave.Email, fault.KindNotFound, "", "not found"},
@@ -259,17 +309,22 @@ func TestRemoveMember(t *testing.T) {
 		caller string
 		target string
 		kind   fault.Kind
+		field  string
 		text   string
 	}{
-		{"member, not owner", bob.ID, dave.ID, fault.KindPermissionDenied, "only the project owner may remove members"},
-		{"pending invitee", carol.ID, bob.ID, fault.KindNotFound, "project"},
-		{"yourself", alice.ID, alice.ID, fault.KindFailedPrecondition, "cannot remove yourself"},
-		{"not a member", alice.ID, erin.ID, fault.KindNotFound, "project member"},
-		{"unknown user", alice.ID, "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01", fault.KindNotFound, "project member"},
+		{"member, not owner", bob.ID, dave.ID, fault.KindPermissionDenied, "", "only the project owner may remove members"},
+		{"pending invitee", carol.ID, bob.ID, fault.KindNotFound, "", `project "`},
+		{"yourself", alice.ID, alice.ID, fault.KindFailedPrecondition, "", "cannot remove yourself"},
+		{"not a member", alice.ID, erin.ID, fault.KindNotFound, "user_id", "project member"},
+		{"unknown user", alice.ID, "4b1c7a57-2f44-4c40-9d3c-3f1f0b9f6e01", fault.KindNotFound, "user_id", "project member"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := e.projects.RemoveMember(t.Context(), tc.caller, shop.ID, tc.target)
-			wantFault(t, err, tc.kind, "", tc.text)
+			wantFault(t, err, tc.kind, tc.field, tc.text)
+			var fe *fault.Error
+			if tc.field == "" && errors.As(err, &fe) && fe.Field != "" {
+				t.Fatalf("error %v names the field %q", err, fe.Field)
+			}
 		})
 	}
 

@@ -245,14 +245,20 @@ type UpdateInput struct {
 	// BillingProfileID links another billing profile the caller may use; a
 	// linked profile can be replaced but not removed.
 	BillingProfileID *string
+	// CreditCardID names a card of the project's billing profile (the one
+	// BillingProfileID links, when both are set) to charge the project's
+	// bills to; see BillingState.UseCard.
+	CreditCardID *string
 }
 
 // Update sets the non-nil fields of in on a project userID is a confirmed
 // member of (any member, not only the OWNER), and returns the project. An
 // update that changes nothing writes nothing.
 // Refusals are fault errors: NotFound for a non-member; InvalidArgument naming
-// "name", "description", "environment", "avatar_url" or "billing_address_id";
-// whatever BillingState says of "billing_address_id".
+// "name", "description", "environment", "avatar_url", "billing_address_id" or
+// "credit_card_id"; whatever BillingState says of "billing_address_id";
+// NotFound naming "credit_card_id" when the project has no billing profile,
+// or its profile no such card that the caller may use.
 func (s *Service) Update(ctx context.Context, userID, projectID string, in UpdateInput) (Project, error) {
 	var changes []string
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -302,17 +308,32 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				row.AvatarURL = avatar
 			}
 		}
+		profileChanged := false
 		if in.BillingProfileID != nil {
 			profileID := strings.TrimSpace(*in.BillingProfileID)
 			if profileID == "" {
 				return fault.Invalid("billing_address_id", "a linked billing profile can be replaced but not removed")
 			}
 			if profileID != row.BillingProfileID {
-				if err := s.cfg.Billing.CheckProfile(ctx, tx, userID, profileID); err != nil {
-					return err
+				// UseCard checks the profile itself (one lock, taken once).
+				if in.CreditCardID == nil {
+					if err := s.cfg.Billing.CheckProfile(ctx, tx, userID, profileID); err != nil {
+						return err
+					}
 				}
 				changes = append(changes, "billing profile")
-				row.BillingProfileID = profileID
+				row.BillingProfileID, profileChanged = profileID, true
+			}
+		}
+		if in.CreditCardID != nil {
+			change, err := s.useCard(ctx, tx, userID, row.BillingProfileID, *in.CreditCardID, profileChanged)
+			if err != nil {
+				return err
+			}
+			if change != "" {
+				// The card is billing's to keep; the project's row gets
+				// only its updated_at.
+				changes = append(changes, change)
 			}
 		}
 		if len(changes) == 0 {
@@ -330,11 +351,38 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 	return s.load(ctx, s.db.DB, projectID)
 }
 
+// useCard has the bills of a project billed to profileID charged to cardID
+// (BillingState.UseCard) and returns the change for the log, "" when there
+// is none. profileChanged says whether the request links profileID just now;
+// when it does not, a profile the caller may not use means a card they may
+// not use.
+func (s *Service) useCard(ctx context.Context, tx bun.Tx, userID, profileID, cardID string, profileChanged bool) (string, error) {
+	cardID = strings.TrimSpace(cardID)
+	if cardID == "" {
+		return "", fault.Invalid("credit_card_id", "must name a credit card of the project's billing profile")
+	}
+	notFound := &fault.Error{Kind: fault.KindNotFound, Field: "credit_card_id",
+		Message: fmt.Sprintf("credit card %q not found", cardID)}
+	if profileID == "" {
+		notFound.Message += ": the project has no billing profile"
+		return "", notFound
+	}
+	card, changed, err := s.cfg.Billing.UseCard(ctx, tx, userID, profileID, cardID)
+	var fe *fault.Error
+	if !profileChanged && errors.As(err, &fe) && fe.Kind == fault.KindNotFound && fe.Field == "billing_address_id" {
+		return "", notFound
+	}
+	if err != nil || !changed {
+		return "", err
+	}
+	return "credit card to " + card, nil
+}
+
 // Delete deletes a project with its memberships, invites and log. Refusals
 // are fault errors: NotFound for a non-member, PermissionDenied for a member
-// who is not the OWNER, FailedPrecondition when it is the caller's default
-// project or a DeletionGuard reports something left in it. Members whose
-// default project it was get their oldest remaining project as default.
+// who is not the OWNER, FailedPrecondition when it is the default project of
+// any of its members (the caller or another: every user with a project keeps
+// exactly one default) or a DeletionGuard reports something left in it.
 func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
 	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
@@ -349,17 +397,14 @@ func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
 			Scan(ctx, &memberIDs); err != nil {
 			return fmt.Errorf("list members: %w", err)
 		}
+		// Lock the members' user rows, so that no default flag moves to
+		// this project (ensureDefault after a removal elsewhere) between the
+		// check and the deletion.
 		if err := lockUsers(ctx, tx, memberIDs...); err != nil {
 			return err
 		}
-		var defaultOf []string
-		if err := tx.NewSelect().Model((*memberRow)(nil)).Column("user_id").
-			Where("project_id = ?", projectID).Where("is_default").
-			Scan(ctx, &defaultOf); err != nil {
-			return fmt.Errorf("list default members: %w", err)
-		}
-		if slices.Contains(defaultOf, userID) {
-			return fault.Precondition("the project is your default project and cannot be deleted: make another project your default first")
+		if err := refuseDefaultOf(ctx, tx, projectID, userID); err != nil {
+			return err
 		}
 		var blockers []string
 		for _, g := range s.cfg.DeletionGuards {
@@ -377,15 +422,42 @@ func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
 		if _, err := tx.NewDelete().Model((*projectRow)(nil)).Where("id = ?", projectID).Exec(ctx); err != nil {
 			return fmt.Errorf("delete project: %w", err)
 		}
-		now := s.now()
-		for _, id := range defaultOf {
-			if err := ensureDefault(ctx, tx, id, now); err != nil {
-				return err
-			}
-		}
 		return nil
 	})
 	return wrap("delete", err)
+}
+
+// maxNamedMembers bounds how many members a refusal names.
+const maxNamedMembers = 5
+
+// refuseDefaultOf returns a FailedPrecondition when projectID is the default
+// project of any member, naming them (the caller as "your"), and nil
+// otherwise. The caller holds the members' user locks.
+func refuseDefaultOf(ctx context.Context, tx bun.Tx, projectID, userID string) error {
+	var users []userCols
+	if err := tx.NewSelect().TableExpr("project_members AS pm").
+		Join("JOIN users AS u ON u.id = pm.user_id").
+		ColumnExpr(userColumns).
+		Where("pm.project_id = ?", projectID).Where("pm.is_default").
+		OrderExpr("pm.created_at, pm.user_id").
+		Scan(ctx, &users); err != nil {
+		return fmt.Errorf("list default members: %w", err)
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	if slices.ContainsFunc(users, func(u userCols) bool { return u.UserID == userID }) {
+		return fault.Precondition("the project is your default project and cannot be deleted: make another project your default first")
+	}
+	var names []string
+	for _, u := range users[:min(len(users), maxNamedMembers)] {
+		names = append(names, u.user().label())
+	}
+	if len(users) > maxNamedMembers {
+		names = append(names, fmt.Sprintf("and %d more", len(users)-maxNamedMembers))
+	}
+	return fault.Precondition("the project is the default project of %s and cannot be deleted: "+
+		"they must make another project their default first, or be removed from this one", strings.Join(names, ", "))
 }
 
 // ChangeDefault makes projectID the default project of userID, who must be a

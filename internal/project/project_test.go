@@ -64,6 +64,33 @@ func TestCreate(t *testing.T) {
 	}
 }
 
+// TestDescriptionCRLF: a multi-line description with CRLF line breaks (as
+// a browser's textarea sends it) is stored with LF, and its length is
+// counted as stored.
+func TestDescriptionCRLF(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, project.Config{})
+	alice := e.person(t, "alice@example.com")
+	p, err := e.projects.Create(t.Context(), alice.ID, project.CreateInput{Name: "Shop", Description: "the shop\r\nand its\tdatabase\r\n"})
+	if err != nil {
+		t.Fatalf("Create with a CRLF description: %v", err)
+	}
+	if p.Description != "the shop\nand its\tdatabase" {
+		t.Fatalf("description = %q", p.Description)
+	}
+	long := strings.Repeat("abc\r\n", 250) // 1250 characters sent, 999 stored
+	got, err := e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{Description: &long})
+	if err != nil {
+		t.Fatalf("Update with a long CRLF description: %v", err)
+	}
+	if want := strings.TrimSpace(strings.Repeat("abc\n", 250)); got.Description != want {
+		t.Fatalf("description = %q, want %q", got.Description, want)
+	}
+	if again := e.get(t, alice.ID, p.ID); again.Description != got.Description {
+		t.Fatalf("stored description = %q", again.Description)
+	}
+}
+
 func TestCreateCurrency(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, project.Config{Currency: project.CurrencyUSD})
@@ -88,6 +115,8 @@ func TestCreateRefusals(t *testing.T) {
 		{"short name in runes", project.CreateInput{Name: "ää"}, "name", "got 2"},
 		{"long name", project.CreateInput{Name: strings.Repeat("n", 65)}, "name", "at most 64"},
 		{"line break in name", project.CreateInput{Name: "web\nshop"}, "name", "control characters"},
+		{"CRLF in name", project.CreateInput{Name: "web\r\nshop"}, "name", "control characters"},
+		{"lone CR in description", project.CreateInput{Name: "Web", Description: "a\rb"}, "description", "control characters"},
 		{"invalid UTF-8 name", project.CreateInput{Name: "web\xffshop"}, "name", "UTF-8"},
 		{"long description", project.CreateInput{Name: "Web", Description: strings.Repeat("d", 1001)}, "description", "at most 1000"},
 		{"control character in description", project.CreateInput{Name: "Web", Description: "a\x00b"}, "description", "control characters"},
@@ -149,6 +178,79 @@ func TestBillingProfile(t *testing.T) {
 	none := " "
 	_, err = e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{BillingProfileID: &none})
 	wantFault(t, err, fault.KindInvalidArgument, "billing_address_id", "replaced but not removed")
+}
+
+// TestUpdateCreditCard: UpdateInput.CreditCardID has the project's bills
+// charged to a card of its billing profile, through BillingState.UseCard;
+// a card the caller may not use is NotFound naming credit_card_id, and a
+// refusal changes nothing.
+func TestUpdateCreditCard(t *testing.T) {
+	t.Parallel()
+	billing := fakeBilling{profiles: map[string]string{}, cards: map[string]string{}, defaults: map[string]string{}}
+	e := newEnv(t, project.Config{Billing: billing})
+	alice := e.person(t, "alice@example.com")
+	bob := e.person(t, "bob@example.com")
+	billing.profiles["bp-alice"], billing.profiles["bp-alice-2"], billing.profiles["bp-bob"] = alice.ID, alice.ID, bob.ID
+	billing.cards["visa"], billing.cards["amex"], billing.cards["other"] = "bp-alice", "bp-alice", "bp-alice-2"
+	billing.cards["bobs"] = "bp-bob"
+	billing.defaults["bp-alice"] = "visa"
+	bare := e.create(t, alice.ID, "Bare")
+	p, err := e.projects.Create(t.Context(), alice.ID, project.CreateInput{Name: "Shop", BillingProfileID: "bp-alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.invite(t, alice.ID, p.ID, bob.Email)
+	e.join(t, bob.ID, p.ID)
+
+	if _, err := e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr(" amex ")}); err != nil {
+		t.Fatalf("Update credit card: %v", err)
+	}
+	if billing.defaults["bp-alice"] != "amex" {
+		t.Fatalf("the profile's card = %q, want amex", billing.defaults["bp-alice"])
+	}
+	if logs := e.logs(t, alice.ID, p.ID); logs[0] != "changed the credit card to card amex" {
+		t.Fatalf("newest log entry = %q", logs[0])
+	}
+	// The card in use already: nothing changes, nothing is logged.
+	before := e.logCount(t, p.ID)
+	if _, err := e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr("amex")}); err != nil || e.logCount(t, p.ID) != before {
+		t.Fatalf("repeated Update: %v, %d log entries, want %d", err, e.logCount(t, p.ID), before)
+	}
+	// A new profile and one of its cards at once: the card is the new profile's.
+	got, err := e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{BillingProfileID: ptr("bp-alice-2"), CreditCardID: ptr("other")})
+	if err != nil || got.BillingProfileID != "bp-alice-2" || billing.defaults["bp-alice-2"] != "other" {
+		t.Fatalf("Update profile and card = %+v, %v; card %q", got, err, billing.defaults["bp-alice-2"])
+	}
+
+	name := "Renamed"
+	for _, tc := range []struct {
+		name            string
+		caller, project string
+		in              project.UpdateInput
+		kind            fault.Kind
+		field           string
+	}{
+		{"another profile's card", alice.ID, p.ID, project.UpdateInput{Name: &name, CreditCardID: ptr("visa")}, fault.KindNotFound, "credit_card_id"},
+		{"another user's card", alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr("bobs")}, fault.KindNotFound, "credit_card_id"},
+		{"unknown card", alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr("nope")}, fault.KindNotFound, "credit_card_id"},
+		{"a member, not the profile's owner", bob.ID, p.ID, project.UpdateInput{CreditCardID: ptr("other")}, fault.KindNotFound, "credit_card_id"},
+		{"no billing profile", alice.ID, bare.ID, project.UpdateInput{CreditCardID: ptr("visa")}, fault.KindNotFound, "credit_card_id"},
+		{"empty", alice.ID, p.ID, project.UpdateInput{CreditCardID: ptr(" ")}, fault.KindInvalidArgument, "credit_card_id"},
+		{"another's profile with its card", alice.ID, p.ID, project.UpdateInput{BillingProfileID: ptr("bp-bob"), CreditCardID: ptr("bobs")}, fault.KindNotFound, "billing_address_id"},
+		{"a profile with another's card", alice.ID, p.ID, project.UpdateInput{BillingProfileID: ptr("bp-alice"), CreditCardID: ptr("other")}, fault.KindNotFound, "credit_card_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.logCount(t, tc.project)
+			_, err := e.projects.Update(t.Context(), tc.caller, tc.project, tc.in)
+			wantFault(t, err, tc.kind, tc.field, "")
+			if got := e.get(t, alice.ID, tc.project); got.Name == name || e.logCount(t, tc.project) != before {
+				t.Fatalf("a refused update changed the project: %+v", got)
+			}
+		})
+	}
+	if got := e.get(t, alice.ID, p.ID); got.BillingProfileID != "bp-alice-2" || billing.defaults["bp-alice-2"] != "other" {
+		t.Fatalf("after the refusals: profile %q, card %q", got.BillingProfileID, billing.defaults["bp-alice-2"])
+	}
 }
 
 func TestLocks(t *testing.T) {
@@ -370,17 +472,17 @@ func TestDelete(t *testing.T) {
 	bob := e.person(t, "bob@example.com")
 	home := e.create(t, alice.ID, "Home")
 	shop := e.create(t, alice.ID, "Shop")
-	// Bob's only project is alice's shop, so it is his default.
 	e.invite(t, alice.ID, shop.ID, bob.Email)
 	e.join(t, bob.ID, shop.ID)
-	if e.defaultProject(t, bob.ID) != shop.ID {
-		t.Fatal("joining his first project did not make it bob's default")
+	bobs := e.create(t, bob.ID, "Bob's")
+	if err := e.projects.ChangeDefault(t.Context(), bob.ID, bobs.ID); err != nil {
+		t.Fatal(err)
 	}
 
 	err := e.projects.Delete(t.Context(), bob.ID, shop.ID)
 	wantFault(t, err, fault.KindPermissionDenied, "", "only the project owner may delete the project")
 	err = e.projects.Delete(t.Context(), alice.ID, home.ID)
-	wantFault(t, err, fault.KindFailedPrecondition, "", "default project")
+	wantFault(t, err, fault.KindFailedPrecondition, "", "your default project")
 	guard.reason[shop.ID] = "it still has 2 nodes"
 	err = e.projects.Delete(t.Context(), alice.ID, shop.ID)
 	wantFault(t, err, fault.KindFailedPrecondition, "", "the project cannot be deleted: it still has 2 nodes")
@@ -398,34 +500,60 @@ func TestDelete(t *testing.T) {
 			t.Fatalf("%s rows left: %d, %v", table, n, err)
 		}
 	}
-	// Bob lost his only project, so he has no default; alice keeps hers.
-	if got := e.defaultProject(t, bob.ID); got != "" {
-		t.Fatalf("bob's default = %q, want none", got)
+	if got := e.defaultProject(t, bob.ID); got != bobs.ID {
+		t.Fatalf("bob's default = %q, want %s", got, bobs.ID)
 	}
 	if got := e.defaultProject(t, alice.ID); got != home.ID {
 		t.Fatalf("alice's default = %q, want %s", got, home.ID)
 	}
 }
 
-func TestDeleteMovesOtherMembersDefault(t *testing.T) {
+// TestDeleteRefusesAnyMembersDefault: a project that is another member's
+// default project is not deleted, whether it is their only project or one
+// they chose; the refusal names them and changes nothing. Once they have
+// another default (or are removed), it can go.
+func TestDeleteRefusesAnyMembersDefault(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, project.Config{})
 	alice := e.person(t, "alice@example.com")
 	bob := e.person(t, "bob@example.com")
+	carol := e.person(t, "carol@example.com")
 	e.create(t, alice.ID, "Home")
 	shop := e.create(t, alice.ID, "Shop")
 	bobsOld := e.create(t, bob.ID, "Bob old")
-	bobsNew := e.create(t, bob.ID, "Bob new")
-	e.invite(t, alice.ID, shop.ID, bob.Email)
-	e.join(t, bob.ID, shop.ID)
+	e.create(t, bob.ID, "Bob new")
+	for _, u := range []identity.User{bob, carol} {
+		e.invite(t, alice.ID, shop.ID, u.Email)
+		e.join(t, u.ID, shop.ID)
+	}
 	if err := e.projects.ChangeDefault(t.Context(), bob.ID, shop.ID); err != nil {
 		t.Fatal(err)
 	}
+	// The shop is carol's only project, and bob's chosen default.
+	logs := e.logCount(t, shop.ID)
+	err := e.projects.Delete(t.Context(), alice.ID, shop.ID)
+	wantFault(t, err, fault.KindFailedPrecondition, "", "the default project of bob@example.com, carol@example.com and cannot be deleted")
+	if got := e.get(t, alice.ID, shop.ID); len(got.Members) != 3 || e.logCount(t, shop.ID) != logs {
+		t.Fatalf("a refused deletion changed the project: %+v", got)
+	}
+	if e.defaultProject(t, bob.ID) != shop.ID || e.defaultProject(t, carol.ID) != shop.ID {
+		t.Fatal("a refused deletion moved a default project")
+	}
+
+	// Bob moves his default; carol, whose only project it is, is removed.
+	if err := e.projects.ChangeDefault(t.Context(), bob.ID, bobsOld.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = e.projects.Delete(t.Context(), alice.ID, shop.ID)
+	wantFault(t, err, fault.KindFailedPrecondition, "", "the default project of carol@example.com and")
+	if err := e.projects.RemoveMember(t.Context(), alice.ID, shop.ID, carol.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.projects.Delete(t.Context(), alice.ID, shop.ID); err != nil {
-		t.Fatalf("Delete: %v", err)
+		t.Fatalf("Delete once nobody's default: %v", err)
 	}
 	if got := e.defaultProject(t, bob.ID); got != bobsOld.ID {
-		t.Fatalf("bob's default = %q, want his oldest project %s (not %s)", got, bobsOld.ID, bobsNew.ID)
+		t.Fatalf("bob's default = %q, want %s", got, bobsOld.ID)
 	}
 }
 

@@ -136,8 +136,12 @@ func checkName(name string) (string, error) {
 
 // checkText trims s and refuses, as a fault naming field, invalid UTF-8, more
 // than maxLen characters and control characters (but for line breaks and
-// tabs in multiline text).
+// tabs in multiline text, whose CRLF line breaks, as browsers send a
+// textarea's, become LF).
 func checkText(field, s string, maxLen int, multiline bool) (string, error) {
+	if multiline {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+	}
 	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) {
 		return "", fault.Invalid(field, "is not valid UTF-8")

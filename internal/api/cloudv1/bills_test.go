@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/riverqueue/river"
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
@@ -24,8 +25,13 @@ import (
 	"github.com/gpcore/gpcore/internal/billing/metering"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/identity"
+	"github.com/gpcore/gpcore/internal/jobs"
 	"github.com/gpcore/gpcore/internal/keyring"
+	"github.com/gpcore/gpcore/internal/node"
+	"github.com/gpcore/gpcore/internal/notify"
+	"github.com/gpcore/gpcore/internal/pagination"
 	"github.com/gpcore/gpcore/internal/project"
+	"github.com/gpcore/gpcore/internal/provision/sim"
 	"github.com/gpcore/gpcore/internal/store"
 	"github.com/gpcore/gpcore/internal/store/storetest"
 	"github.com/gpcore/gpcore/internal/testserver"
@@ -45,6 +51,20 @@ type billServer struct {
 }
 
 func startBillServer(t *testing.T) *billServer {
+	t.Helper()
+	return newBillServer(t, false)
+}
+
+// startNodeBillServer is startBillServer with the node domain too: the
+// node service, its deletion guard, the notification hub and a job queue
+// driving simulated hardware on the test's clock, so that an installation or
+// a teardown stays where it is until the test moves the clock.
+func startNodeBillServer(t *testing.T) *billServer {
+	t.Helper()
+	return newBillServer(t, true)
+}
+
+func newBillServer(t *testing.T, withNodes bool) *billServer {
 	t.Helper()
 	ctx := t.Context()
 	db := storetest.New(t)
@@ -69,11 +89,21 @@ func startBillServer(t *testing.T) *billServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	projects, err := project.New(db, project.Config{Billing: b, Now: clk.Now, DeletionGuards: []project.DeletionGuard{billing.DeletionGuard{}}})
+	guards := []project.DeletionGuard{billing.DeletionGuard{}}
+	if withNodes {
+		guards = append([]project.DeletionGuard{node.DeletionGuard{}}, guards...)
+	}
+	projects, err := project.New(db, project.Config{Billing: b, Now: clk.Now, DeletionGuards: guards})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cloud := apicloudv1.New(catalog.New(db), projects, keyring.New(db, projects), ids, nil, nil, b)
+	cat, keys := catalog.New(db), keyring.New(db, projects)
+	var nodes *node.Service
+	var hub *notify.Hub
+	if withNodes {
+		nodes, hub = startNodes(t, db, clk, cat, projects, keys)
+	}
+	cloud := apicloudv1.New(cat, projects, keys, ids, nodes, hub, b)
 	opts := connect.WithInterceptors(interceptor.Errors{Log: log}, interceptor.NewPolicy(issuer))
 	mux := http.NewServeMux()
 	mux.Handle(cloudv1connect.NewCloudServiceHandler(cloud, opts))
@@ -86,6 +116,50 @@ func startBillServer(t *testing.T) *billServer {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &billServer{url: srv.URL, db: db, clock: clk, identity: ids, issuer: issuer, billing: b, projects: projects}
+}
+
+// startNodes runs the node domain on db until the test ends: a started
+// notification hub, a started job queue working the node jobs on simulated
+// hardware that takes sim.DefaultDurations on clk, and the node service.
+func startNodes(t *testing.T, db *store.DB, clk *billingtest.Clock, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service) (*node.Service, *notify.Hub) {
+	t.Helper()
+	ctx := t.Context()
+	log := slog.New(slog.DiscardHandler)
+	if err := jobs.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	hub, err := notify.New(ctx, db, notify.Config{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Stop(context.Background()) })
+	workers := river.NewWorkers()
+	if err := node.AddWorkers(workers, db, node.WorkerConfig{
+		Projects: projects, Hub: hub, Now: clk.Now, PollInterval: 20 * time.Millisecond,
+		Driver: sim.New(sim.Config{Clock: clk, Durations: sim.DefaultDurations()}),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	queue, err := jobs.New(db, jobs.Config{Workers: workers, PollInterval: 100 * time.Millisecond, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := queue.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), nodeWait)
+		defer cancel()
+		_ = queue.Stop(stop)
+	})
+	nodes, err := node.New(db, node.Config{Catalog: cat, Projects: projects, Keys: keys, Hub: hub, Queue: queue, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nodes, hub
 }
 
 // customer is a person in Berlin with a German company's billing profile, a
@@ -130,6 +204,40 @@ func (s *billServer) customer(t *testing.T, email string) customer {
 		t.Fatal(err)
 	}
 	return customer{user: u, token: tokens.AccessToken, profile: p, project: pr}
+}
+
+// addCard adds the test card of token to the customer's billing profile.
+func (s *billServer) addCard(t *testing.T, c customer, token string) billing.Card {
+	t.Helper()
+	setup, err := s.billing.BeginCardSetup(t.Context(), c.user.ID, c.profile.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := s.billing.ConfirmTestCard(t.Context(), setup.ClientSecret, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return card
+}
+
+// defaultCard returns the default card of the customer's billing profile.
+func (s *billServer) defaultCard(t *testing.T, c customer) billing.Card {
+	t.Helper()
+	all, err := pagination.Request{}.Resolve(billing.BillsPageLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards, _, err := s.billing.ListCards(t.Context(), c.user.ID, c.profile.ID, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, card := range cards {
+		if card.Default {
+			return card
+		}
+	}
+	t.Fatalf("no default card among %+v", cards)
+	return billing.Card{}
 }
 
 func (s *billServer) v1(token string, opts ...connect.ClientOption) cloudv1connect.CloudServiceClient {

@@ -184,6 +184,15 @@ func TestIsolation(t *testing.T) {
 					_, err := b.GetProjectUsage(ctx, connect.NewRequest(&cloudv1.GetProjectUsageRequest{Id: id, Detailed: true}))
 					return err
 				}},
+				// A's billing profile, for B's projects.
+				{cloudv1connect.CloudServiceCreateProjectProcedure, profileID, func(id string) error {
+					_, err := b.CreateProject(ctx, connect.NewRequest(&cloudv1.CreateProjectRequest{Name: "Billed to A", BillingAddressId: id}))
+					return err
+				}},
+				{cloudv1connect.CloudServiceUpdateProjectProcedure, profileID, func(id string) error {
+					_, err := b.UpdateProject(ctx, connect.NewRequest(&cloudv1.UpdateProjectRequest{Id: bobsProject.GetId(), BillingAddressId: id}))
+					return err
+				}},
 				// A's billing profile; B with A's bill ids under B's own
 				// profile is TestBillsAreTheOwners.
 				{cloudv1connect.CloudServiceListBillingProfileBillsProcedure, profileID, func(id string) error {
@@ -225,10 +234,14 @@ func TestIsolation(t *testing.T) {
 				}
 			}
 
-			// B's own lists show nothing of A's.
+			// B's own lists show nothing of A's, and B's project is not
+			// billed to A.
 			l := listProjects(t, b)
 			if len(l.GetProjects()) != 1 || l.GetProjects()[0].GetId() != bobsProject.GetId() || len(l.GetInvites()) != 0 {
 				t.Fatalf("B lists %v and invites %v", projectNames(l.GetProjects()), l.GetInvites())
+			}
+			if bp := l.GetProjects()[0].GetBillingProfile(); bp != nil {
+				t.Fatalf("B's project is billed to %v", bp)
 			}
 			if keys := userKeys(t, b).GetSshKeys(); len(keys) != 1 || keys[0].GetName() != "bob's key" {
 				t.Fatalf("B's keys = %v", keys)

@@ -98,9 +98,9 @@ func TestInviteAndAccept(t *testing.T) {
 
 	// Inviting again, by address or by id, is refused.
 	_, err = invite(oc, p.GetId(), invitee.Email)
-	testserver.WantCode(t, err, connect.CodeAlreadyExists, "")
+	testserver.WantCode(t, err, connect.CodeAlreadyExists, "identifier")
 	_, err = invite(oc, p.GetId(), invitee.ID)
-	testserver.WantCode(t, err, connect.CodeAlreadyExists, "")
+	testserver.WantCode(t, err, connect.CodeAlreadyExists, "identifier")
 
 	if err := join(ic, p.GetId(), true); err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestInviteAndAccept(t *testing.T) {
 	}
 	testserver.WantCode(t, join(ic, p.GetId(), true), connect.CodeFailedPrecondition, "")
 	_, err = invite(oc, p.GetId(), invitee.ID)
-	testserver.WantCode(t, err, connect.CodeAlreadyExists, "")
+	testserver.WantCode(t, err, connect.CodeAlreadyExists, "identifier")
 }
 
 func TestRejectInvite(t *testing.T) {
@@ -156,8 +156,9 @@ func TestInviteRefusals(t *testing.T) {
 		code      connect.Code
 		field     string
 	}{
-		{"unknown e-mail address", oc, p.GetId(), "nobody@example.com", connect.CodeNotFound, ""},
-		{"unknown user id", oc, p.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11", connect.CodeNotFound, ""},
+		{"unknown e-mail address", oc, p.GetId(), "nobody@example.com", connect.CodeNotFound, "identifier"},
+		{"unknown user id", oc, p.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11", connect.CodeNotFound, "identifier"},
+		{"a member already", oc, p.GetId(), member.Email, connect.CodeAlreadyExists, "identifier"},
 		{"neither address nor id", oc, p.GetId(), "bob", connect.CodeInvalidArgument, "identifier"},
 		{"no identifier", oc, p.GetId(), " ", connect.CodeInvalidArgument, "identifier"},
 		{"project not a UUID", oc, "team", "nobody@example.com", connect.CodeInvalidArgument, "id"},
@@ -201,6 +202,59 @@ func TestServiceAccountJoinsAtOnce(t *testing.T) {
 	bot := s.Cloud(tr.AccessToken, connect.WithGRPC())
 	if got := memberOf(getProject(t, bot, p.GetId()), client.GetServiceAccount().GetId()); !got.GetDefault() {
 		t.Fatalf("the service account's membership = %v, want its first project as default", got)
+	}
+}
+
+// TestServiceAccountOfAnother: Alice cannot add Bob's OAuth client's service
+// account to her project (nor make it the bot's default project), and
+// cannot add her own once its client is deleted; both are told exactly what
+// an unknown user id gets, over Connect and gRPC.
+func TestServiceAccountOfAnother(t *testing.T) {
+	t.Parallel()
+	s := testserver.Start(t)
+	alice, bob := s.Register(t), s.Register(t)
+	ctx := context.Background()
+	newClient := func(u testserver.User, name string) *authv1.Client {
+		t.Helper()
+		auth := authv1connect.NewAuthServiceClient(testserver.HTTPClient(), s.URL, testserver.ClientOptions(u.Token)...)
+		res, err := auth.CreateClient(ctx, connect.NewRequest(&authv1.CreateClientRequest{Name: name}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Msg.GetClient()
+	}
+	bobsBot := newClient(bob, "bob's bot")
+	doomed := newClient(alice, "doomed bot")
+	auth := authv1connect.NewAuthServiceClient(testserver.HTTPClient(), s.URL, testserver.ClientOptions(alice.Token)...)
+	if _, err := auth.DeleteClient(ctx, connect.NewRequest(&authv1.DeleteClientRequest{Id: doomed.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	p := s.CreateProject(t, alice.Token, "Alice's")
+	const unknown = "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"
+
+	for _, proto := range cloudProtocols {
+		ac := s.Cloud(alice.Token, proto.opts...)
+		_, errUnknown := invite(ac, p.GetId(), unknown)
+		testserver.WantCode(t, errUnknown, connect.CodeNotFound, "identifier")
+		for _, id := range []string{bobsBot.GetServiceAccount().GetId(), doomed.GetServiceAccount().GetId()} {
+			_, err := invite(ac, p.GetId(), id)
+			testserver.WantCode(t, err, connect.CodeNotFound, "identifier")
+			if got, want := strings.ReplaceAll(err.Error(), id, unknown), errUnknown.Error(); got != want {
+				t.Errorf("%s: inviting %s is refused with %q, an unknown id with %q", proto.name, id, err, errUnknown)
+			}
+		}
+	}
+	if got := getProject(t, s.Cloud(alice.Token), p.GetId()).GetMembers(); len(got) != 1 {
+		t.Fatalf("members = %v, want alice alone", got)
+	}
+	status, tr := s.PostToken(t, url.Values{
+		"grant_type": {"client_credentials"}, "client_id": {bobsBot.GetId()}, "client_secret": {bobsBot.GetSecret()},
+	})
+	if status != http.StatusOK {
+		t.Fatalf("client_credentials: %d %s %s", status, tr.Error, tr.Description)
+	}
+	if l := listProjects(t, s.Cloud(tr.AccessToken)); len(l.GetProjects()) != 0 {
+		t.Fatalf("bob's bot lists %v", projectNames(l.GetProjects()))
 	}
 }
 
@@ -251,7 +305,7 @@ func TestRemoveMember(t *testing.T) {
 
 	testserver.WantCode(t, remove(mc, team.GetId(), owner.ID), connect.CodePermissionDenied, "")
 	testserver.WantCode(t, remove(oc, team.GetId(), owner.ID), connect.CodeFailedPrecondition, "") // yourself, the owner
-	testserver.WantCode(t, remove(oc, team.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"), connect.CodeNotFound, "")
+	testserver.WantCode(t, remove(oc, team.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"), connect.CodeNotFound, "user_id")
 	testserver.WantCode(t, remove(oc, team.GetId(), "bob"), connect.CodeInvalidArgument, "user_id")
 
 	// Removing an invitee withdraws the invite.
@@ -270,7 +324,7 @@ func TestRemoveMember(t *testing.T) {
 	if l := listProjects(t, mc); len(l.GetProjects()) != 0 {
 		t.Fatalf("the removed member still lists %v", projectNames(l.GetProjects()))
 	}
-	testserver.WantCode(t, remove(oc, team.GetId(), member.ID), connect.CodeNotFound, "")
+	testserver.WantCode(t, remove(oc, team.GetId(), member.ID), connect.CodeNotFound, "user_id")
 	if got := getProject(t, oc, team.GetId()).GetMembers(); len(got) != 1 || got[0].GetUser().GetId() != owner.ID {
 		t.Fatalf("members = %v, want the owner alone", got)
 	}

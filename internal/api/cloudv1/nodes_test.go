@@ -521,45 +521,75 @@ var nodeIsolationProcedures = map[string]bool{
 }
 
 // TestNodeIsolation: user B calls every node method with A's project and
-// node ids. Each answer is NotFound, word for word the answer for an id
-// that does not exist, and A's node is unchanged afterwards.
+// node ids. Every method that takes a project and a node is called with A's
+// project and A's node, and with B's own project and A's node; the others
+// with A's project or A's node. Each answer is NotFound, word for word the
+// answer for ids that do not exist. B's orders and reinstalls with A's SSH
+// key are refused exactly as with a key that does not exist. Afterwards A's
+// node and B's are unchanged, and B has ordered nothing.
 func TestNodeIsolation(t *testing.T) {
 	t.Parallel()
 	s := testserver.Start(t)
 	ctx := context.Background()
 	alice, bob := s.Register(t), s.Register(t)
-	ac := s.Cloud(alice.Token)
+	ac, bc := s.Cloud(alice.Token), s.Cloud(bob.Token)
 	project := s.BilledProject(t, alice, "Alice's nodes")
 	bobsProject := s.BilledProject(t, bob, "Bob's nodes")
-	f := subscribe(t, ac)
-	created, err := ac.CreateNode(ctx, connect.NewRequest(orderS1(project.GetId(), "secret.alice.example")))
+	aliceKey, err := createKey(ac, "alice's laptop", sshkeytest.Ed25519(t, "alice@laptop"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodeID := created.Msg.GetNodes()[0].GetId()
-	f.awaitStatus(t, nodeID, cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE)
-	snapshot := func() *cloudv1.Node {
+	bobsKey, err := createKey(bc, "bob's laptop", sshkeytest.Ed25519(t, "bob@laptop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeOf := func(c cloudv1connect.CloudServiceClient, projectID, fqdn string) string {
+		t.Helper()
+		f := subscribe(t, c)
+		created, err := c.CreateNode(ctx, connect.NewRequest(orderS1(projectID, fqdn)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := created.Msg.GetNodes()[0].GetId()
+		f.awaitStatus(t, id, cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE)
+		return id
+	}
+	nodeID := nodeOf(ac, project.GetId(), "secret.alice.example")
+	bobsNode := nodeOf(bc, bobsProject.GetId(), "bob.example")
+	snapshot := func(c cloudv1connect.CloudServiceClient, projectID, id string) *cloudv1.Node {
 		var n *connect.Response[cloudv1.GetNodeResponse]
 		retryBusy(t, func() error { // the install's last transaction may still be under way
-			n, err = ac.GetNode(ctx, connect.NewRequest(&cloudv1.GetNodeRequest{Id: nodeID, ProjectId: project.GetId()}))
+			n, err = c.GetNode(ctx, connect.NewRequest(&cloudv1.GetNodeRequest{Id: id, ProjectId: projectID}))
 			return err
 		})
 		return n.Msg.GetNode()
 	}
-	const unknown = "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"
+	const unknown, unknownProject, unknownKey = "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11",
+		"0e7b3c55-1d2a-4f8e-9b6c-5a4d3c2b1a09", "3f9d8c7b-6a5e-4d3c-8b2a-1f0e9d8c7b6a"
+	// Words of A's that no answer to B may contain.
+	secrets := []string{"secret.alice", "alice's laptop", "alice@laptop", alice.Email}
+	leaks := func(t *testing.T, procedure string, err error) {
+		t.Helper()
+		for _, secret := range secrets {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: the answer %q gives away %q", procedure, err, secret)
+			}
+		}
+	}
 
 	for _, p := range cloudProtocols {
 		t.Run(p.name, func(t *testing.T) {
 			b := s.Cloud(bob.Token, p.opts...)
 			b2 := cloudv2connect.NewCloudServiceClient(testserver.H2CClient(), s.URL, testserver.ClientOptions(bob.Token, p.opts...)...)
 			pid, mine := project.GetId(), bobsProject.GetId()
+			// The methods that take one id: A's project or A's node.
 			calls := []struct {
 				procedure string
 				id        string
 				call      func(id string) error
 			}{
 				{cloudv1connect.CloudServiceCreateNodeProcedure, pid, func(id string) error {
-					_, err := b.CreateNode(ctx, connect.NewRequest(orderS1(id, "bob.example")))
+					_, err := b.CreateNode(ctx, connect.NewRequest(orderS1(id, "bob2.example")))
 					return err
 				}},
 				{cloudv1connect.CloudServiceListNodesProcedure, pid, func(id string) error {
@@ -574,50 +604,54 @@ func TestNodeIsolation(t *testing.T) {
 					_, err := b.GetNodeSearchOptions(ctx, connect.NewRequest(&cloudv1.GetNodeSearchOptionsRequest{Id: id}))
 					return err
 				}},
-				{cloudv1connect.CloudServiceGetNodeProcedure, nodeID, func(id string) error {
-					_, err := b.GetNode(ctx, connect.NewRequest(&cloudv1.GetNodeRequest{Id: id, ProjectId: pid}))
-					return err
-				}},
-				{cloudv1connect.CloudServiceGetNodeProcedure, nodeID, func(id string) error {
-					_, err := b.GetNode(ctx, connect.NewRequest(&cloudv1.GetNodeRequest{Id: id, ProjectId: mine}))
-					return err
-				}},
-				{cloudv1connect.CloudServiceUpdateNodeProcedure, nodeID, func(id string) error {
-					_, err := b.UpdateNode(ctx, connect.NewRequest(&cloudv1.UpdateNodeRequest{Id: id, ProjectId: mine, Tags: map[string]string{"owner": "bob"}}))
-					return err
-				}},
-				{cloudv1connect.CloudServicePowerActionNodeProcedure, nodeID, func(id string) error {
-					_, err := b.PowerActionNode(ctx, connect.NewRequest(&cloudv1.PowerActionNodeRequest{
-						Id: id, ProjectId: pid, PowerState: cloudv1.ServerPowerState_SERVER_POWER_STATE_OFF,
-					}))
-					return err
-				}},
-				{cloudv1connect.CloudServiceChangeNodeRescueModeProcedure, nodeID, func(id string) error {
-					_, err := b.ChangeNodeRescueMode(ctx, connect.NewRequest(&cloudv1.ChangeNodeRescueModeRequest{
-						Id: id, ProjectId: mine, RescueMode: &cloudv1.RescueMode{Enabled: true},
-					}))
-					return err
-				}},
-				{cloudv1connect.CloudServiceReinstallNodeProcedure, nodeID, func(id string) error {
-					_, err := b.ReinstallNode(ctx, connect.NewRequest(&cloudv1.ReinstallNodeRequest{Id: id, ProjectId: pid}))
-					return err
-				}},
 				{cloudv1connect.CloudServiceGetRemoteConsoleAccessProcedure, nodeID, func(id string) error {
 					_, err := b.GetRemoteConsoleAccess(ctx, connect.NewRequest(&cloudv1.GetRemoteConsoleAccessRequest{Id: id}))
 					return err
 				}},
-				{cloudv1connect.CloudServiceChangeNodeBillingPeriodProcedure, nodeID, func(id string) error {
-					_, err := b.ChangeNodeBillingPeriod(ctx, connect.NewRequest(&cloudv1.ChangeNodeBillingPeriodRequest{
-						Id: id, ProjectId: pid, BillingPeriod: cloudv1.BillingPeriod_BILLING_PERIOD_MONTHLY,
+			}
+			// The methods that take a project and a node.
+			nodeCalls := []struct {
+				procedure string
+				call      func(projectID, id string) error
+			}{
+				{cloudv1connect.CloudServiceGetNodeProcedure, func(projectID, id string) error {
+					_, err := b.GetNode(ctx, connect.NewRequest(&cloudv1.GetNodeRequest{Id: id, ProjectId: projectID}))
+					return err
+				}},
+				{cloudv1connect.CloudServiceUpdateNodeProcedure, func(projectID, id string) error {
+					_, err := b.UpdateNode(ctx, connect.NewRequest(&cloudv1.UpdateNodeRequest{Id: id, ProjectId: projectID, Tags: map[string]string{"owner": "bob"}}))
+					return err
+				}},
+				{cloudv1connect.CloudServicePowerActionNodeProcedure, func(projectID, id string) error {
+					_, err := b.PowerActionNode(ctx, connect.NewRequest(&cloudv1.PowerActionNodeRequest{
+						Id: id, ProjectId: projectID, PowerState: cloudv1.ServerPowerState_SERVER_POWER_STATE_OFF,
 					}))
 					return err
 				}},
-				{cloudv1connect.CloudServiceDestroyNodeProcedure, nodeID, func(id string) error {
-					_, err := b.DestroyNode(ctx, connect.NewRequest(&cloudv1.DestroyNodeRequest{Id: id, ProjectId: mine}))
+				{cloudv1connect.CloudServiceChangeNodeRescueModeProcedure, func(projectID, id string) error {
+					_, err := b.ChangeNodeRescueMode(ctx, connect.NewRequest(&cloudv1.ChangeNodeRescueModeRequest{
+						Id: id, ProjectId: projectID, RescueMode: &cloudv1.RescueMode{Enabled: true},
+					}))
+					return err
+				}},
+				{cloudv1connect.CloudServiceReinstallNodeProcedure, func(projectID, id string) error {
+					_, err := b.ReinstallNode(ctx, connect.NewRequest(&cloudv1.ReinstallNodeRequest{
+						Id: id, ProjectId: projectID, ImageId: seedUbuntu, Fqdn: "taken.bob.example", SshKeyIds: []string{bobsKey.GetId()},
+					}))
+					return err
+				}},
+				{cloudv1connect.CloudServiceChangeNodeBillingPeriodProcedure, func(projectID, id string) error {
+					_, err := b.ChangeNodeBillingPeriod(ctx, connect.NewRequest(&cloudv1.ChangeNodeBillingPeriodRequest{
+						Id: id, ProjectId: projectID, BillingPeriod: cloudv1.BillingPeriod_BILLING_PERIOD_MONTHLY,
+					}))
+					return err
+				}},
+				{cloudv1connect.CloudServiceDestroyNodeProcedure, func(projectID, id string) error {
+					_, err := b.DestroyNode(ctx, connect.NewRequest(&cloudv1.DestroyNodeRequest{Id: id, ProjectId: projectID}))
 					return err
 				}},
 			}
-			before := snapshot()
+			before, bobsBefore := snapshot(ac, pid, nodeID), snapshot(b, mine, bobsNode)
 			covered := map[string]bool{}
 			for _, c := range calls {
 				covered[c.procedure] = true
@@ -626,17 +660,74 @@ func TestNodeIsolation(t *testing.T) {
 				if got, want := strings.ReplaceAll(errA.Error(), c.id, unknown), errX.Error(); got != want {
 					t.Errorf("%s: B is told %q for A's id and %q for an unknown one", c.procedure, errA, errX)
 				}
-				if strings.Contains(errA.Error(), "secret.alice") {
-					t.Errorf("%s: the answer %q gives A's node away", c.procedure, errA)
-				}
+				leaks(t, c.procedure, errA)
 			}
+			for _, c := range nodeCalls {
+				covered[c.procedure] = true
+				// A's project and A's node, told as for an unknown project.
+				errA, errX := c.call(pid, nodeID), c.call(unknownProject, unknown)
+				testserver.WantCode(t, errA, connect.CodeNotFound, "")
+				if got, want := strings.NewReplacer(pid, unknownProject, nodeID, unknown).Replace(errA.Error()), errX.Error(); got != want {
+					t.Errorf("%s: B is told %q for A's project and node, %q for unknown ones", c.procedure, errA, errX)
+				}
+				leaks(t, c.procedure, errA)
+				// B's own project and A's node, told as for an unknown node.
+				errB, errY := c.call(mine, nodeID), c.call(mine, unknown)
+				testserver.WantCode(t, errB, connect.CodeNotFound, "")
+				if got, want := strings.ReplaceAll(errB.Error(), nodeID, unknown), errY.Error(); got != want {
+					t.Errorf("%s: B is told %q for A's node in B's project, %q for an unknown one", c.procedure, errB, errY)
+				}
+				leaks(t, c.procedure, errB)
+			}
+
+			// A's SSH key, in B's own project: refused as a key that does
+			// not exist.
+			keyCalls := []struct {
+				procedure string
+				call      func(keyID string) error
+			}{
+				{cloudv1connect.CloudServiceCreateNodeProcedure, func(keyID string) error {
+					req := orderS1(mine, "bob3.example")
+					req.SshKeyIds = []string{bobsKey.GetId(), keyID}
+					_, err := b.CreateNode(ctx, connect.NewRequest(req))
+					return err
+				}},
+				{cloudv1connect.CloudServiceReinstallNodeProcedure, func(keyID string) error {
+					_, err := b.ReinstallNode(ctx, connect.NewRequest(&cloudv1.ReinstallNodeRequest{
+						Id: bobsNode, ProjectId: mine, ImageId: seedUbuntu, Fqdn: "bob.example", SshKeyIds: []string{keyID},
+					}))
+					return err
+				}},
+			}
+			for _, c := range keyCalls {
+				errA, errX := c.call(aliceKey.GetId()), c.call(unknownKey)
+				testserver.WantCode(t, errX, connect.CodeInvalidArgument, "ssh_key_ids")
+				testserver.WantCode(t, errA, connect.CodeInvalidArgument, "ssh_key_ids")
+				if got, want := strings.ReplaceAll(errA.Error(), aliceKey.GetId(), unknownKey), errX.Error(); got != want {
+					t.Errorf("%s: B is told %q for A's key and %q for an unknown one", c.procedure, errA, errX)
+				}
+				leaks(t, c.procedure, errA)
+			}
+
 			for procedure := range nodeIsolationProcedures {
 				if !covered[procedure] {
 					t.Errorf("%s is not called", procedure)
 				}
 			}
-			if after := snapshot(); !equalNodes(before, after) {
+			if after := snapshot(ac, pid, nodeID); !equalNodes(before, after) {
 				t.Fatalf("B's calls changed A's node:\nbefore %v\nafter  %v", before, after)
+			}
+			if after := snapshot(b, mine, bobsNode); !equalNodes(bobsBefore, after) || after.GetImage().GetId() != seedDebian {
+				t.Fatalf("B's refused calls changed B's node:\nbefore %v\nafter  %v", bobsBefore, after)
+			}
+			for _, c := range []struct {
+				client    cloudv1connect.CloudServiceClient
+				projectID string
+			}{{ac, pid}, {b, mine}} {
+				l, err := c.client.ListNodes(ctx, connect.NewRequest(&cloudv1.ListNodesRequest{Id: c.projectID}))
+				if err != nil || l.Msg.GetTotal() != 1 {
+					t.Fatalf("project %s lists %v, %v; want its one node", c.projectID, l, err)
+				}
 			}
 		})
 	}

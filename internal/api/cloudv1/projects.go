@@ -10,7 +10,6 @@ import (
 	"github.com/gpcore/gpcore/internal/api/apiconv"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
 	"github.com/gpcore/gpcore/internal/catalog"
-	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/project"
 )
 
@@ -81,19 +80,24 @@ func (h *Handler) GetProject(ctx context.Context, req *connect.Request[cloudv1.G
 
 // UpdateProject changes the fields the request sets: proto3 cannot tell an
 // empty string or UNSPECIFIED from a field left out, so those keep the
-// current value. credit_card_id is refused: cards belong to billing profiles
-// (PaymentService), not to projects.
+// current value. credit_card_id names a card of the project's billing
+// profile (the new one, with billing_address_id) to charge the project's
+// bills to: bills are the profile's, so that card becomes the profile's
+// default card (billing.Service.UseCard).
 func (h *Handler) UpdateProject(ctx context.Context, req *connect.Request[cloudv1.UpdateProjectRequest]) (*connect.Response[cloudv1.UpdateProjectResponse], error) {
 	m := req.Msg
 	id, err := apiconv.UUID("id", m.GetId())
 	if err != nil {
 		return nil, err
 	}
-	if m.GetCreditCardId() != "" {
-		return nil, fault.Invalid("credit_card_id", "cannot be set on a project: a project is paid through its billing profile, "+
-			"whose cards are managed with PaymentService")
-	}
 	var in project.UpdateInput
+	if m.GetCreditCardId() != "" {
+		cardID, err := apiconv.UUID("credit_card_id", m.GetCreditCardId())
+		if err != nil {
+			return nil, err
+		}
+		in.CreditCardID = &cardID
+	}
 	if m.GetName() != "" {
 		in.Name = &m.Name
 	}
@@ -121,9 +125,9 @@ func (h *Handler) UpdateProject(ctx context.Context, req *connect.Request[cloudv
 	return connect.NewResponse(&cloudv1.UpdateProjectResponse{Project: projectMessage(p)}), nil
 }
 
-// DeleteProject deletes a project: its OWNER only, never the caller's
-// default project, never with something left in it (FailedPrecondition with
-// the reason).
+// DeleteProject deletes a project: its OWNER only, never a project that is
+// any member's default project, never with something left in it
+// (FailedPrecondition with the reason).
 func (h *Handler) DeleteProject(ctx context.Context, req *connect.Request[cloudv1.DeleteProjectRequest]) (*connect.Response[cloudv1.DeleteProjectResponse], error) {
 	return actOnID[cloudv1.DeleteProjectResponse](ctx, req.Msg, h.projects.Delete)
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
@@ -12,6 +13,10 @@ import (
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	typev1 "github.com/gpcore/gpcore/gen/gpcore/type/v1"
+	"github.com/gpcore/gpcore/internal/billing"
+	"github.com/gpcore/gpcore/internal/billing/billingtest"
+	"github.com/gpcore/gpcore/internal/identity"
+	"github.com/gpcore/gpcore/internal/project"
 	"github.com/gpcore/gpcore/internal/testserver"
 )
 
@@ -212,7 +217,8 @@ func TestUpdateProject(t *testing.T) {
 	}{
 		{"short name", &cloudv1.UpdateProjectRequest{Name: "x"}, connect.CodeInvalidArgument, "name"},
 		{"long name", &cloudv1.UpdateProjectRequest{Name: strings.Repeat("x", 65)}, connect.CodeInvalidArgument, "name"},
-		{"credit card", &cloudv1.UpdateProjectRequest{CreditCardId: "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"}, connect.CodeInvalidArgument, "credit_card_id"},
+		{"credit card, no billing profile", &cloudv1.UpdateProjectRequest{CreditCardId: "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"}, connect.CodeNotFound, "credit_card_id"},
+		{"credit card not a UUID", &cloudv1.UpdateProjectRequest{CreditCardId: "4242"}, connect.CodeInvalidArgument, "credit_card_id"},
 		{"unknown billing profile", &cloudv1.UpdateProjectRequest{BillingAddressId: "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11"}, connect.CodeNotFound, "billing_address_id"},
 		{"unknown environment", &cloudv1.UpdateProjectRequest{Environment: 7}, connect.CodeInvalidArgument, "environment"}, //nolint:staticcheck // deprecated but still accepted
 	} {
@@ -224,13 +230,21 @@ func TestUpdateProject(t *testing.T) {
 	if got := getProject(t, c, p.GetId()); got.GetName() != "Renamed by a member" {
 		t.Fatalf("refused updates changed the project: %v", got)
 	}
+	// A description from a browser's textarea, with CRLF line breaks.
+	got, err = update(c, &cloudv1.UpdateProjectRequest{Description: "first line\r\nsecond line\r\n"}) //nolint:staticcheck // deprecated but still stored
+	if err != nil {
+		t.Fatalf("a CRLF description: %v", err)
+	}
+	if d := got.GetDescription(); d != "first line\nsecond line" { //nolint:staticcheck // deprecated but still returned
+		t.Fatalf("description = %q, want its lines with LF", d)
+	}
 }
 
 func TestDeleteProject(t *testing.T) {
 	t.Parallel()
 	s := testserver.Start(t)
 	owner, member := s.Register(t), s.Register(t)
-	c := s.Cloud(owner.Token)
+	c, mc := s.Cloud(owner.Token), s.Cloud(member.Token, connect.WithGRPC())
 	ctx := context.Background()
 	home := s.CreateProject(t, owner.Token, "Home")
 	other := s.CreateProject(t, owner.Token, "Other")
@@ -240,18 +254,36 @@ func TestDeleteProject(t *testing.T) {
 		return err
 	}
 
-	testserver.WantCode(t, del(s.Cloud(member.Token), other.GetId()), connect.CodePermissionDenied, "")
-	testserver.WantCode(t, del(c, home.GetId()), connect.CodeFailedPrecondition, "")
-	testserver.WantCode(t, del(c, "nope"), connect.CodeInvalidArgument, "id")
-	if err := del(c, other.GetId()); err != nil {
-		t.Fatalf("owner deleting a project that is not their default: %v", err)
+	testserver.WantCode(t, del(mc, other.GetId()), connect.CodePermissionDenied, "")
+	err := del(c, home.GetId())
+	testserver.WantCode(t, err, connect.CodeFailedPrecondition, "")
+	if !strings.Contains(err.Error(), "your default project") {
+		t.Fatalf("refusal %q does not say why", err)
 	}
-	_, err := c.GetProject(ctx, connect.NewRequest(&cloudv1.GetProjectRequest{Id: other.GetId()}))
+	testserver.WantCode(t, del(c, "nope"), connect.CodeInvalidArgument, "id")
+	// Other is the member's only project, so his default: it stays.
+	err = del(c, other.GetId())
+	testserver.WantCode(t, err, connect.CodeFailedPrecondition, "")
+	if !strings.Contains(err.Error(), "default project of "+member.Email) {
+		t.Fatalf("refusal %q does not name the member whose default it is", err)
+	}
+	if got := getProject(t, c, other.GetId()); len(got.GetMembers()) != 2 || !memberOf(got, member.ID).GetDefault() {
+		t.Fatalf("the refused deletion changed the project: %v", got)
+	}
+
+	// Once the member has another default, the owner can delete it.
+	mine := s.CreateProject(t, member.Token, "Member's own")
+	if _, err := mc.ChangeDefaultProject(ctx, connect.NewRequest(&cloudv1.ChangeDefaultProjectRequest{Id: mine.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+	if err := del(c, other.GetId()); err != nil {
+		t.Fatalf("owner deleting a project that is nobody's default: %v", err)
+	}
+	_, err = c.GetProject(ctx, connect.NewRequest(&cloudv1.GetProjectRequest{Id: other.GetId()}))
 	testserver.WantCode(t, err, connect.CodeNotFound, "")
 	testserver.WantCode(t, del(c, other.GetId()), connect.CodeNotFound, "")
-	// The member's default was the deleted project; it went with it.
-	if l := listProjects(t, s.Cloud(member.Token)); len(l.GetProjects()) != 0 {
-		t.Fatalf("member still lists %v", projectNames(l.GetProjects()))
+	if l := listProjects(t, mc); len(l.GetProjects()) != 1 || !memberOf(l.GetProjects()[0], member.ID).GetDefault() {
+		t.Fatalf("member lists %v, want his own project, his default", projectNames(l.GetProjects()))
 	}
 
 	// Once another project is the default, the old default can go.
@@ -293,26 +325,125 @@ func TestChangeDefaultProject(t *testing.T) {
 	testserver.WantCode(t, err, connect.CodeNotFound, "")
 }
 
-// TestGetProjectLocks: without the billing domain there are no billing
-// profiles, payment methods or subscriptions, so every project is locked
-// for all three reasons.
+// TestGetProjectLocks asks GetProjectLocks, as the owner and as a member,
+// over Connect and gRPC, for every lock reason the code gives: none for a
+// project whose profile has a valid default card (or whose owner needs no
+// card); MISSING_BILLING_PROFILE with MISSING_PAYMENT_PROFILE and
+// MISSING_SUBSCRIPTION without a profile; the last two for a profile
+// without a card; SUBSCRIPTION_NOT_ACTIVE while a bill has failed (until
+// another default card pays it) and once the default card has expired.
 func TestGetProjectLocks(t *testing.T) {
 	t.Parallel()
-	s := testserver.Start(t)
-	user := s.Register(t)
-	p := s.CreateProject(t, user.Token, "Locked")
-	res, err := s.Cloud(user.Token).GetProjectLocks(context.Background(), connect.NewRequest(&cloudv1.GetProjectLocksRequest{Id: p.GetId()}))
+	s := startBillServer(t)
+	ctx := context.Background()
+	const (
+		noProfile = cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_BILLING_PROFILE
+		noPayment = cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_PAYMENT_PROFILE
+		noSub     = cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_SUBSCRIPTION
+		inactive  = cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_SUBSCRIPTION_NOT_ACTIVE
+	)
+	member, err := s.identity.Register(ctx, identity.RegisterInput{Email: "member@example.com", Password: "Correct-Horse-42", FirstName: "Mem", LastName: "Ber"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []cloudv1.ProjectLockReason{
-		cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_BILLING_PROFILE,
-		cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_PAYMENT_PROFILE,
-		cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_MISSING_SUBSCRIPTION,
+	memberTokens, err := s.issuer.IssueForUser(ctx, member)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := res.Msg.GetLockReasons(); !slices.Equal(got, want) {
-		t.Fatalf("locks = %v, want %v", got, want)
+	// want checks the locks of the project as its owner and as a member.
+	want := func(t *testing.T, ownerToken, projectID string, want ...cloudv1.ProjectLockReason) {
+		t.Helper()
+		for _, token := range []string{ownerToken, memberTokens.AccessToken} {
+			for _, proto := range cloudProtocols {
+				res, err := s.v1(token, proto.opts...).GetProjectLocks(ctx, connect.NewRequest(&cloudv1.GetProjectLocksRequest{Id: projectID}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := res.Msg.GetLockReasons(); !slices.Equal(got, want) {
+					t.Fatalf("%s: locks %v, want %v", proto.name, got, want)
+				}
+			}
+		}
 	}
+	share := func(t *testing.T, ownerID, projectID string) {
+		t.Helper()
+		if _, err := s.projects.Invite(ctx, ownerID, projectID, member.Email); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.projects.Join(ctx, member.ID, projectID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ada := s.customer(t, "ada@example.com")
+	share(t, ada.user.ID, ada.project.ID)
+	want(t, ada.token, ada.project.ID)
+
+	bare, err := s.projects.Create(ctx, ada.user.ID, project.CreateInput{Name: "Bare"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	share(t, ada.user.ID, bare.ID)
+	want(t, ada.token, bare.ID, noProfile, noPayment, noSub)
+
+	cardless, err := s.billing.CreateProfile(ctx, ada.user.ID, billing.ProfileInput{
+		Name: "Ada Lovelace", Company: "Difference Engines GmbH", VATID: "DE987654321", CountryCode: "DE",
+		Street: "Königsallee 7", City: "Düsseldorf", Postcode: "40212", BillingEmail: "billing@example.com",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unpaid, err := s.projects.Create(ctx, ada.user.ID, project.CreateInput{Name: "No card", BillingProfileID: cardless.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	share(t, ada.user.ID, unpaid.ID)
+	want(t, ada.token, unpaid.ID, noPayment, noSub)
+
+	// An owner tagged NO_CREDIT_CARD pays by transfer: no card, no lock.
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO user_tags (user_id, tag) VALUES (?, ?)", ada.user.ID, string(identity.TagNoCreditCard)); err != nil {
+		t.Fatal(err)
+	}
+	want(t, ada.token, unpaid.ID)
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM user_tags WHERE user_id = ?", ada.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	want(t, ada.token, unpaid.ID, noPayment, noSub)
+
+	// A bill fails on the default card, until another default card pays it.
+	bea := s.customer(t, "bea@example.com")
+	share(t, bea.user.ID, bea.project.ID)
+	visa := s.defaultCard(t, bea)
+	failing := s.addCard(t, bea, "tok_chargeCustomerFail")
+	if _, err := s.billing.ChangeDefaultCard(ctx, bea.user.ID, bea.profile.ID, failing.ID); err != nil {
+		t.Fatal(err)
+	}
+	n := billingtest.OrderNode(t, s.db, billingtest.Order{ProjectID: bea.project.ID, FlavourID: billingtest.FlavourS1, FQDN: "a.example.com", At: berlin(t, "2026-11-10 10:00")})
+	billingtest.Destroy(t, s.db, n, berlin(t, "2026-11-10 11:00"))
+	s.clock.Set(berlin(t, "2026-12-01 00:05"))
+	if err := s.billing.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want(t, bea.token, bea.project.ID, inactive)
+	want(t, ada.token, ada.project.ID) // ada's bills are not bea's
+	s.clock.Set(berlin(t, "2026-12-01 00:10"))
+	if _, err := s.billing.ChangeDefaultCard(ctx, bea.user.ID, bea.profile.ID, visa.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.billing.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want(t, bea.token, bea.project.ID)
+
+	// The test cards expire at the end of December three years on.
+	if !visa.ExpiresAt.Equal(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("the test card expires at %s", visa.ExpiresAt)
+	}
+	s.clock.Set(visa.ExpiresAt.Add(-time.Second))
+	want(t, ada.token, ada.project.ID)
+	s.clock.Set(visa.ExpiresAt)
+	want(t, ada.token, ada.project.ID, inactive)
+	want(t, ada.token, bare.ID, noProfile, noPayment, noSub)
 }
 
 func TestListProjectFlavours(t *testing.T) {
@@ -394,7 +525,7 @@ func TestListProjectFlavours(t *testing.T) {
 		{"no datacenter", p.GetId(), "", connect.CodeInvalidArgument, "datacenter_id"},
 		{"datacenter not a UUID", p.GetId(), "fra1", connect.CodeInvalidArgument, "datacenter_id"},
 		{"project not a UUID", "shop", dc["fra1"], connect.CodeInvalidArgument, "id"},
-		{"unknown datacenter", p.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11", connect.CodeNotFound, ""},
+		{"unknown datacenter", p.GetId(), "6a0c1a3e-39a4-4d16-9d4e-2d0f0b7c2f11", connect.CodeNotFound, "datacenter_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.ListProjectFlavours(ctx, connect.NewRequest(&cloudv1.ListProjectFlavoursRequest{Id: tc.id, DatacenterId: tc.dc}))

@@ -2,6 +2,8 @@ package cloudv1_test
 
 import (
 	"context"
+	"encoding/base64"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -97,6 +99,12 @@ func TestCreateUserSSHKeyRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	edFields := strings.Fields(sshkeytest.Ed25519(t, ""))
+	// A DSA key as ssh-keygen -t dsa wrote them (p, q, g, y); x/crypto can
+	// no longer make one.
+	dsa := "ssh-dss " + base64.StdEncoding.EncodeToString(ssh.Marshal(struct {
+		Name       string
+		P, Q, G, Y *big.Int
+	}{"ssh-dss", new(big.Int).Lsh(big.NewInt(1), 1023), new(big.Int).Lsh(big.NewInt(1), 159), big.NewInt(2), big.NewInt(3)})) + " old@host"
 	for _, tc := range []struct {
 		name, keyName, line string
 		code                connect.Code
@@ -105,6 +113,7 @@ func TestCreateUserSSHKeyRefusals(t *testing.T) {
 		{"junk", "junk", "this is not a key", connect.CodeInvalidArgument, "public_key"},
 		{"empty", "empty", "  ", connect.CodeInvalidArgument, "public_key"},
 		{"short RSA", "short", sshkeytest.RSA(t, 1024, "weak"), connect.CodeInvalidArgument, "public_key"},
+		{"DSA", "old", dsa, connect.CodeInvalidArgument, "public_key"},
 		{"authorized_keys options", "options",
 			`restrict,command="echo a, b",from="10.0.0.1" ` + sshkeytest.Ed25519(t, "c"), connect.CodeInvalidArgument, "public_key"},
 		{"type word does not match", "mismatch", "ssh-rsa " + edFields[1] + " liar", connect.CodeInvalidArgument, "public_key"},
@@ -121,6 +130,11 @@ func TestCreateUserSSHKeyRefusals(t *testing.T) {
 	}
 	if keys := userKeys(t, c).GetSshKeys(); len(keys) != 1 {
 		t.Fatalf("%d keys after the refusals, want 1", len(keys))
+	}
+	// The DSA refusal says why and what to do, as docs/concepts.md tells.
+	if _, err := createKey(c, "old", dsa); err == nil || !strings.Contains(err.Error(), "DSA (ssh-dss) key") ||
+		!strings.Contains(err.Error(), "ssh-keygen -t ed25519") {
+		t.Fatalf("DSA key refused with %v", err)
 	}
 }
 
