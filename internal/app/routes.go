@@ -111,7 +111,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	mount(authv1connect.NewAuthServiceHandler(apiauthv1.New(users, issuer), opts))
 	cloud := apicloudv1.New(cat, projects, keys, users, nodes, a.hub, bill)
 	mount(cloudv1connect.NewCloudServiceHandler(cloud, opts))
-	mount(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(a.db, cloud), opts))
+	mount(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(a.db, cloud, a.log), opts))
 	mount(gatewayv1connect.NewGatewayServiceHandler(gatewayv1connect.UnimplementedGatewayServiceHandler{}, opts))
 	mount(metadatav1connect.NewMetadataServiceHandler(metadatav1connect.UnimplementedMetadataServiceHandler{}, opts))
 	mount(networkv1connect.NewNetworkServiceHandler(networkv1connect.UnimplementedNetworkServiceHandler{}, opts))
@@ -136,6 +136,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := a.db.PingContext(ctx); err != nil {
+			a.log.WarnContext(ctx, "readiness: the database does not answer", "err", err)
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}

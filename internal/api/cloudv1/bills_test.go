@@ -77,7 +77,7 @@ func startBillServer(t *testing.T) *billServer {
 	opts := connect.WithInterceptors(interceptor.Errors{Log: log}, interceptor.NewPolicy(issuer))
 	mux := http.NewServeMux()
 	mux.Handle(cloudv1connect.NewCloudServiceHandler(cloud, opts))
-	mux.Handle(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(db, cloud), opts))
+	mux.Handle(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(db, cloud, log), opts))
 	srv := httptest.NewUnstartedServer(mux)
 	var p http.Protocols
 	p.SetHTTP1(true)
