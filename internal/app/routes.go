@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,6 +24,7 @@ import (
 	apiauthv1 "github.com/gpcore/gpcore/internal/api/authv1"
 	apicloudv1 "github.com/gpcore/gpcore/internal/api/cloudv1"
 	apicloudv2 "github.com/gpcore/gpcore/internal/api/cloudv2"
+	apihealthv1 "github.com/gpcore/gpcore/internal/api/healthv1"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
 	apipaymentv1 "github.com/gpcore/gpcore/internal/api/paymentv1"
 	"github.com/gpcore/gpcore/internal/audit"
@@ -118,10 +118,10 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	mount(paymentv1connect.NewPaymentServiceHandler(apipaymentv1.New(bill), opts))
 
 	reflector := grpcreflect.NewStaticReflector(append(slices.Clone(services),
-		grpchealth.HealthV1ServiceName, grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)...)
+		apihealthv1.ServiceName, grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(grpchealth.NewHandler(&healthChecker{db: a.db, services: services}))
+	mux.Handle(apihealthv1.NewHandler(apihealthv1.New(a.db, services, a.log)))
 
 	mux.Handle("/realms/", issuer.Handler())
 	mux.Handle("GET "+identity.ConfirmPath, users.ConfirmHandler())
@@ -144,27 +144,6 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	})
 	a.handler = mux
 	return nil
-}
-
-// healthChecker answers the gRPC health service: SERVING while the database
-// answers, for the whole server ("") and every service; NotFound for a
-// service this server does not have.
-type healthChecker struct {
-	db       interface{ PingContext(context.Context) error }
-	services []string
-}
-
-// Check implements grpchealth.Checker.
-func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
-	if req.Service != "" && !slices.Contains(h.services, req.Service) {
-		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := h.db.PingContext(ctx); err != nil {
-		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
-	}
-	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
 }
 
 // ensureOperator creates the operator account on an empty database and
