@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"time"
 
 	"github.com/gpcore/gpcore/internal/catalog"
 )
@@ -61,6 +62,15 @@ type Server struct {
 	// ProvisionState and PowerState are the states last recorded.
 	ProvisionState catalog.ProvisionState
 	PowerState     catalog.PowerState
+	// Requested is the request under way on the server, as recorded once a
+	// driver accepted it: the event that started it (Deploy, Rebuild,
+	// Delete, Rescue or Unrescue); RequestedAt is when that was recorded.
+	// Both are zero while no accepted request is under way. Real hardware,
+	// which every replica shares, has no use for them; the simulated
+	// hardware, which lives in each process's memory, follows them to agree
+	// with the other replicas' (see package sim).
+	Requested   Event
+	RequestedAt time.Time
 }
 
 // Deployment is what Deploy and Rebuild install: an image, and the
