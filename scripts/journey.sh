@@ -10,8 +10,11 @@
 #   scripts/journey.sh [BASE_URL]        default http://127.0.0.1:8080
 #
 # Needs curl, jq, grpcurl and ssh-keygen. The server must use the built-in
-# test payment provider (no Stripe keys) and have a free BM-S1 flavour in
-# fra1 for two nodes. JOURNEY_TIMEOUT (seconds, default 120) bounds each wait.
+# test payment provider (no Stripe keys) and have the seed's two BM-L1
+# servers in fra1 free: the two nodes take both, so the flavour's
+# availability goes from LOW to OUT_OF_STOCK and back to LOW once they are
+# destroyed, which the journey checks. JOURNEY_TIMEOUT (seconds, default
+# 120) bounds each wait.
 set -euo pipefail
 
 API=${1:-http://127.0.0.1:8080}
@@ -32,6 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+FLAVOUR_NAME=BM-L1
+
 step() { printf '\n== %s\n' "$*"; }
 fail() { echo "journey: FAIL: $*" >&2; exit 1; }
 
@@ -47,6 +52,41 @@ call() {
     return 1
   fi
   printf '%s\n' "$out"
+}
+
+# valid_ipv4 ADDRESS: ADDRESS is an IPv4 address in dotted-quad form (no
+# leading zeros).
+valid_ipv4() {
+  local octet octets
+  [[ $1 =~ ^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$ ]] || return 1
+  IFS=. read -ra octets <<<"$1"
+  for octet in "${octets[@]}"; do
+    (( octet <= 255 )) || return 1
+  done
+}
+
+# valid_ipv6 ADDRESS: ADDRESS is an IPv6 address: eight groups of 1-4 hex
+# digits, or fewer around one "::".
+valid_ipv6() {
+  local addr=$1 part group groups n=0
+  [[ $addr =~ ^[0-9A-Fa-f:]+$ && $addr != *:::* ]] || return 1
+  # A single colon may not start or end the address.
+  [[ $addr == :* && $addr != ::* ]] && return 1
+  [[ $addr == *: && $addr != *:: ]] && return 1
+  local head=$addr tail=
+  if [[ $addr == *::* ]]; then
+    head=${addr%%::*} tail=${addr#*::}
+    [[ $tail == *::* ]] && return 1
+  fi
+  for part in "$head" "$tail"; do
+    [ -n "$part" ] || continue
+    IFS=: read -ra groups <<<"$part"
+    for group in "${groups[@]}"; do
+      [[ $group =~ ^[0-9A-Fa-f]{1,4}$ ]] || return 1
+      n=$(( n + 1 ))
+    done
+  done
+  if [[ $addr == *::* ]]; then (( n <= 7 )); else (( n == 8 )); fi
 }
 
 # rpc SERVICE/METHOD JSON: the same over gRPC with grpcurl.
@@ -122,16 +162,27 @@ rpc gpcore.api.cloud.v1.CloudService/ListDatacenters '{}' > "$WORK/dcs.json"
 jq -c '.datacenters[] | {short, status}' "$WORK/dcs.json"
 DC=$(jq -r '.datacenters[] | select(.short == "fra1") | .id' "$WORK/dcs.json")
 [ -n "$DC" ] || fail "no datacenter fra1"
-flavours() { call gpcore.api.cloud.v1.CloudService/ListProjectFlavours "{\"id\":\"$PROJECT\",\"datacenterId\":\"$DC\"}"; }
+# Sold-out flavours too, so that OUT_OF_STOCK shows rather than no entry.
+flavours() {
+  call gpcore.api.cloud.v1.CloudService/ListProjectFlavours \
+    "{\"id\":\"$PROJECT\",\"datacenterId\":\"$DC\",\"includeSoldOut\":true}"
+}
+# availability_is AVAILABILITY: the flavour's availability is that.
+availability_is() {
+  flavours | jq -e --arg name "$FLAVOUR_NAME" --arg a "FLAVOUR_AVAILABILITY_$1" \
+    '[.flavours[] | select(.name == $name) | .availability] == [$a]'
+}
 flavours > "$WORK/flavours.json"
 jq -c '.flavours[] | {name, availability, perHour: .pricePerHour.formatted}' "$WORK/flavours.json"
-FLAVOUR=$(jq -r '.flavours[] | select(.name == "BM-S1") | .id' "$WORK/flavours.json")
-AVAILABILITY=$(jq -r '.flavours[] | select(.name == "BM-S1") | .availability' "$WORK/flavours.json")
-[ -n "$FLAVOUR" ] || fail "no flavour BM-S1"
-IMAGE=$(call gpcore.api.cloud.v1.CloudService/ListPublicImages '{}' \
+FLAVOUR=$(jq -r --arg name "$FLAVOUR_NAME" '.flavours[] | select(.name == $name) | .id' "$WORK/flavours.json")
+AVAILABILITY=$(jq -r --arg name "$FLAVOUR_NAME" '.flavours[] | select(.name == $name) | .availability' "$WORK/flavours.json")
+[ -n "$FLAVOUR" ] || fail "no flavour $FLAVOUR_NAME"
+[ "$AVAILABILITY" = FLAVOUR_AVAILABILITY_LOW ] \
+  || fail "$FLAVOUR_NAME in fra1 is $AVAILABILITY; the journey needs the seed's two free servers (LOW)"
+IMAGE=$(call gpcore.api.cloud.v1.CloudService/ListPublicImages "{\"flavourId\":\"$FLAVOUR\"}" \
   | jq -r '.operatingSystems[].images[] | select(.alias == "debian-12") | .id')
-[ -n "$IMAGE" ] || fail "no image debian-12"
-echo "   fra1 $DC, BM-S1 $FLAVOUR ($AVAILABILITY), debian-12 $IMAGE"
+[ -n "$IMAGE" ] || fail "no image debian-12 for $FLAVOUR_NAME"
+echo "   fra1 $DC, $FLAVOUR_NAME $FLAVOUR ($AVAILABILITY), debian-12 $IMAGE"
 
 step "Subscribe to notifications"
 grpcurl -plaintext -H "authorization: Bearer $TOKEN" "$HOSTPORT" \
@@ -157,9 +208,22 @@ for id in "$NODE1" "$NODE2"; do
   wait_until "stream: $id ACTIVE" stream_shows "$id" '.status == "SERVER_PROVISIONING_STATE_ACTIVE"'
 done
 getnode() { call gpcore.api.cloud.v1.CloudService/GetNode "{\"projectId\":\"$PROJECT\",\"id\":\"$1\"}"; }
+ALL_IPS=()
 for id in "$NODE1" "$NODE2"; do
-  getnode "$id" | jq -c '.node | {fqdn, status, powerState, ips: [.networkInterfaces[].ipAddresses[]]}'
+  getnode "$id" > "$WORK/node.json"
+  jq -c '.node | {fqdn, status, powerState, ips: [.networkInterfaces[]?.ipAddresses[]?]}' "$WORK/node.json"
+  mapfile -t ips < <(jq -r '.node.networkInterfaces[]?.ipAddresses[]?' "$WORK/node.json")
+  (( ${#ips[@]} > 0 )) || fail "node $id has no IP address"
+  for ip in "${ips[@]}"; do
+    valid_ipv4 "$ip" || valid_ipv6 "$ip" || fail "node $id: \"$ip\" is not an IP address"
+  done
+  ALL_IPS+=("${ips[@]}")
 done
+[ "$(printf '%s\n' "${ALL_IPS[@]}" | sort | uniq -d)" = "" ] || fail "two nodes share an address: ${ALL_IPS[*]}"
+echo "   addresses: ${ALL_IPS[*]}"
+# Both of the flavour's servers are taken now.
+availability_is OUT_OF_STOCK || fail "$FLAVOUR_NAME with both servers taken: $(flavours | jq -c --arg name "$FLAVOUR_NAME" '[.flavours[] | select(.name == $name) | .availability]'), want OUT_OF_STOCK"
+echo "   $FLAVOUR_NAME is OUT_OF_STOCK"
 
 step "Power off and on web1"
 node_is() { getnode "$NODE1" | jq -e "$1"; }
@@ -198,10 +262,7 @@ done
 for id in "$NODE1" "$NODE2"; do
   wait_until "$id gone" gone "$id"
 done
-availability_back() {
-  flavours | jq -e --arg a "$AVAILABILITY" '.flavours[] | select(.name == "BM-S1") | .availability == $a'
-}
-wait_until "BM-S1 availability back to $AVAILABILITY" availability_back
+wait_until "$FLAVOUR_NAME availability back to LOW" availability_is LOW
 [ "$(call gpcore.api.cloud.v1.CloudService/ListNodes "{\"id\":\"$PROJECT\"}" | jq '.nodes // [] | length')" = 0 ] \
   || fail "ListNodes still lists nodes"
 

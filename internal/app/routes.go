@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,6 +24,7 @@ import (
 	apiauthv1 "github.com/gpcore/gpcore/internal/api/authv1"
 	apicloudv1 "github.com/gpcore/gpcore/internal/api/cloudv1"
 	apicloudv2 "github.com/gpcore/gpcore/internal/api/cloudv2"
+	apihealthv1 "github.com/gpcore/gpcore/internal/api/healthv1"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
 	apipaymentv1 "github.com/gpcore/gpcore/internal/api/paymentv1"
 	"github.com/gpcore/gpcore/internal/audit"
@@ -111,17 +111,17 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	mount(authv1connect.NewAuthServiceHandler(apiauthv1.New(users, issuer), opts))
 	cloud := apicloudv1.New(cat, projects, keys, users, nodes, a.hub, bill)
 	mount(cloudv1connect.NewCloudServiceHandler(cloud, opts))
-	mount(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(a.db, cloud), opts))
+	mount(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(a.db, cloud, a.log), opts))
 	mount(gatewayv1connect.NewGatewayServiceHandler(gatewayv1connect.UnimplementedGatewayServiceHandler{}, opts))
 	mount(metadatav1connect.NewMetadataServiceHandler(metadatav1connect.UnimplementedMetadataServiceHandler{}, opts))
 	mount(networkv1connect.NewNetworkServiceHandler(networkv1connect.UnimplementedNetworkServiceHandler{}, opts))
 	mount(paymentv1connect.NewPaymentServiceHandler(apipaymentv1.New(bill), opts))
 
 	reflector := grpcreflect.NewStaticReflector(append(slices.Clone(services),
-		grpchealth.HealthV1ServiceName, grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)...)
+		apihealthv1.ServiceName, grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(grpchealth.NewHandler(&healthChecker{db: a.db, services: services}))
+	mux.Handle(apihealthv1.NewHandler(apihealthv1.New(a.db, services, a.log)))
 
 	mux.Handle("/realms/", issuer.Handler())
 	mux.Handle("GET "+identity.ConfirmPath, users.ConfirmHandler())
@@ -136,6 +136,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := a.db.PingContext(ctx); err != nil {
+			a.log.WarnContext(ctx, "readiness: the database does not answer", "err", err)
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
@@ -143,27 +144,6 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	})
 	a.handler = mux
 	return nil
-}
-
-// healthChecker answers the gRPC health service: SERVING while the database
-// answers, for the whole server ("") and every service; NotFound for a
-// service this server does not have.
-type healthChecker struct {
-	db       interface{ PingContext(context.Context) error }
-	services []string
-}
-
-// Check implements grpchealth.Checker.
-func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
-	if req.Service != "" && !slices.Contains(h.services, req.Service) {
-		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %q", req.Service))
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := h.db.PingContext(ctx); err != nil {
-		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
-	}
-	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
 }
 
 // ensureOperator creates the operator account on an empty database and

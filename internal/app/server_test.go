@@ -12,8 +12,10 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	cloudv2 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2/cloudv2connect"
@@ -44,19 +46,81 @@ func TestReflectionListsEveryService(t *testing.T) {
 	}
 }
 
+// TestHealth checks the standard gRPC health service with clients built from
+// the standard grpc/health/v1/health.proto: grpc-go's own health client, and
+// connect-go clients of the same messages over Connect JSON, Connect proto,
+// gRPC and gRPC-Web (binary and JSON). All of them read SERVING, and so does
+// a script that reads the Connect JSON answer as text.
 func TestHealth(t *testing.T) {
 	s := testserver.Start(t)
-	client := grpchealth.NewClient(testserver.H2CClient(), s.URL, connect.WithGRPC())
-	ctx := context.Background()
-	for _, service := range []string{"", "gpcore.api.cloud.v1.CloudService"} {
-		res, err := client.Check(ctx, &grpchealth.CheckRequest{Service: service})
-		if err != nil || res.Status != grpchealth.StatusServing {
-			t.Errorf("Check(%q) = %v, %v; want SERVING", service, res, err)
+	ctx := t.Context()
+	const cloud = "gpcore.api.cloud.v1.CloudService"
+
+	grpcHealth := healthpb.NewHealthClient(s.GRPCConn(t, ""))
+	for _, service := range []string{"", cloud} {
+		res, err := grpcHealth.Check(ctx, &healthpb.HealthCheckRequest{Service: service})
+		if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("grpc-go: Check(%q) = %v, %v; want SERVING", service, res, err)
 		}
 	}
-	if _, err := client.Check(ctx, &grpchealth.CheckRequest{Service: "no.such.Service"}); connect.CodeOf(err) != connect.CodeNotFound {
-		t.Errorf("Check(unknown) err = %v, want NotFound", err)
+	if _, err := grpcHealth.Check(ctx, &healthpb.HealthCheckRequest{Service: "no.such.Service"}); status.Code(err) != codes.NotFound {
+		t.Errorf("grpc-go: Check(unknown) err = %v, want NotFound", err)
 	}
+	list, err := grpcHealth.List(ctx, &healthpb.HealthListRequest{})
+	if err != nil {
+		t.Errorf("grpc-go: List: %v", err)
+	}
+	for _, service := range []string{"", cloud, "gpcore.api.auth.v1.AuthService"} {
+		if got := list.GetStatuses()[service].GetStatus(); got != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("grpc-go: List()[%q] = %v, want SERVING", service, got)
+		}
+	}
+	watch, err := grpcHealth.Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err == nil {
+		_, err = watch.Recv()
+	}
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("grpc-go: Watch err = %v, want Unimplemented", err)
+	}
+
+	for name, c := range map[string]struct {
+		client *http.Client
+		opts   []connect.ClientOption
+	}{
+		"connect-json":  {testserver.HTTPClient(), []connect.ClientOption{connect.WithProtoJSON()}},
+		"connect-proto": {testserver.HTTPClient(), nil},
+		"grpc":          {testserver.H2CClient(), []connect.ClientOption{connect.WithGRPC()}},
+		"grpc-web":      {testserver.HTTPClient(), []connect.ClientOption{connect.WithGRPCWeb()}},
+		"grpc-web-json": {testserver.HTTPClient(), []connect.ClientOption{connect.WithGRPCWeb(), connect.WithProtoJSON()}},
+	} {
+		check := connect.NewClient[healthpb.HealthCheckRequest, healthpb.HealthCheckResponse](c.client, s.URL+healthpb.Health_Check_FullMethodName, c.opts...)
+		for _, service := range []string{"", cloud} {
+			res, err := check.CallUnary(ctx, connect.NewRequest(&healthpb.HealthCheckRequest{Service: service}))
+			var got healthpb.HealthCheckResponse_ServingStatus
+			if err == nil {
+				got = res.Msg.GetStatus()
+			}
+			if err != nil || got != healthpb.HealthCheckResponse_SERVING {
+				t.Errorf("%s: Check(%q) = %v, %v; want SERVING", name, service, got, err)
+			}
+		}
+		_, err := check.CallUnary(ctx, connect.NewRequest(&healthpb.HealthCheckRequest{Service: "no.such.Service"}))
+		if connect.CodeOf(err) != connect.CodeNotFound {
+			t.Errorf("%s: Check(unknown) err = %v, want NotFound", name, err)
+		}
+	}
+
+	// What curl or a load balancer's HTTP check reads.
+	res, err := http.Post(s.URL+healthpb.Health_Check_FullMethodName, "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != `{"status":"SERVING"}` {
+		t.Errorf("Connect JSON Check = %s %s, want 200 {\"status\":\"SERVING\"}", res.Status, body)
+	}
+
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if code, body := get(t, s.URL+path); code != http.StatusOK {
 			t.Errorf("GET %s = %d %s", path, code, body)

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	healthv1 "google.golang.org/grpc/health/grpc_health_v1"
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
@@ -89,31 +88,6 @@ func connectTransport(b *testing.B, protocol string) (*http.Client, []connect.Cl
 		b.Fatalf("unknown protocol %q", protocol)
 		return nil, nil
 	}
-}
-
-// healthClient returns a gRPC health Check of the whole server over
-// protocol: grpc-go with the grpc_health_v1 stubs, the connect-* protocols
-// with connect's own grpchealth client. (Over Connect JSON the two do not
-// agree: connectrpc.com/grpchealth's proto names the status enum values
-// SERVING_STATUS_*, not SERVING, so grpc_health_v1 messages decode a
-// Connect JSON answer as UNKNOWN.)
-func healthClient(b *testing.B, s *testserver.Server, protocol string) (call, func()) {
-	b.Helper()
-	if protocol == "grpc-go" {
-		return healthCheck.client(b, s, protocol, "")
-	}
-	hc, opts := connectTransport(b, protocol)
-	c := grpchealth.NewClient(hc, s.URL, opts...)
-	return func(ctx context.Context) error {
-		res, err := c.Check(ctx, &grpchealth.CheckRequest{})
-		if err != nil {
-			return err
-		}
-		if res.Status != grpchealth.StatusServing {
-			return fmt.Errorf("health Check answered %v", res.Status)
-		}
-		return nil
-	}, hc.CloseIdleConnections
 }
 
 // http1Client speaks only HTTP/1.1 and keeps one idle connection per calling
@@ -199,7 +173,7 @@ func BenchmarkCeiling(b *testing.B) {
 	}
 	for _, protocol := range protocols {
 		benchCall(b, "HealthCheck/"+protocol, func() (call, func()) {
-			return healthClient(b, s, protocol)
+			return healthCheck.client(b, s, protocol, "")
 		})
 	}
 }

@@ -291,15 +291,29 @@ func TestJourneyWithPublicSDK(t *testing.T) {
 	power(cloudv1.ServerPowerState_SERVER_POWER_STATE_OFF)
 	power(cloudv1.ServerPowerState_SERVER_POWER_STATE_ON)
 
+	// Rescue mode on, then off: the stream shows the node in RESCUE, then
+	// ACTIVE again. (The latest state the stream showed is ACTIVE before the
+	// first call and RESCUE before the second, so each wait ends only once
+	// its call has taken effect.)
 	for _, on := range []bool{true, false} {
 		retryBusy(fmt.Sprint("ChangeNodeRescueMode ", on), func() error {
-			// The SDK's ChangeNodeRescueModeResponse is empty: the rescue
-			// password our server returns arrives as an unknown field.
-			_, err := cloud.ChangeNodeRescueMode(uctx, &cloudv1.ChangeNodeRescueModeRequest{
+			res, err := cloud.ChangeNodeRescueMode(uctx, &cloudv1.ChangeNodeRescueModeRequest{
 				ProjectId: projectID, Id: node, RescueMode: &cloudv1.RescueMode{Enabled: on},
 			})
+			// The SDK's ChangeNodeRescueModeResponse is empty: the rescue
+			// password our server returns arrives as an unknown field.
+			if err == nil && on && len(res.ProtoReflect().GetUnknown()) == 0 {
+				t.Fatal("ChangeNodeRescueMode on: the answer carries no rescue password")
+			}
 			return err
 		})
+		if on {
+			watch.wait(t, node, "RESCUE", func(n *cloudv1.Node) bool {
+				return n.GetStatus() == cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_RESCUE
+			})
+		} else {
+			watch.wait(t, node, "ACTIVE after rescue mode off", isActive)
+		}
 	}
 	retryBusy("ReinstallNode", func() error {
 		_, err := cloud.ReinstallNode(uctx, &cloudv1.ReinstallNodeRequest{ProjectId: projectID, Id: node, Fqdn: "web1.example.com", ImageId: imageID, SshKeyIds: []string{keyID}})

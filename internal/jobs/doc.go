@@ -53,7 +53,10 @@
 // interrupted by a shutdown), debug (snoozed), warn (failed and will be
 // retried, or cancelled) or error (failed for good). Arguments are never
 // logged. A worker logs through [Logger](ctx), which carries the same
-// attributes. River's own lines come at warn and error only.
+// attributes. River's own lines come at warn and error only. The "job queue
+// started" line names the process's river_client_id: River appends it to a
+// job's attempted_by (in river_job) for every attempt the process works, so
+// an operator can tell which replica worked, or holds, a job.
 //
 // # Workers must be idempotent
 //

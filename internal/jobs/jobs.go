@@ -176,12 +176,13 @@ func Migrate(ctx context.Context, db *store.DB) error {
 
 // Start starts fetching and working jobs in the background and returns. ctx
 // bounds the start-up only: the workers run until Stop, and their contexts
-// carry ctx's values.
+// carry ctx's values. It logs the queue's River client id, the name River
+// records in river_job.attempted_by for every attempt this process works.
 func (q *Queue) Start(ctx context.Context) error {
 	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
-	q.log.InfoContext(ctx, "job queue started")
+	q.log.InfoContext(ctx, "job queue started", "river_client_id", q.client.ID())
 	return nil
 }
 

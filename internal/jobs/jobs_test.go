@@ -599,3 +599,43 @@ func TestResumesAfterCrash(t *testing.T) {
 		t.Fatalf("job %s after the restart, want completed", state)
 	}
 }
+
+// TestStartLogsTheClientIDJobsRecord: the "job queue started" line names
+// the queue's River client id, and River records that id in the
+// attempted_by of the jobs the queue works.
+func TestStartLogsTheClientIDJobsRecord(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	var logs syncBuffer
+	ran := make(chan struct{}, 1)
+	q := startQueue(t, db, jobs.Config{
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Workers: workersFor(func(ctx context.Context, job *river.Job[testArgs]) error {
+			ran <- struct{}{}
+			return nil
+		}),
+	})
+	var clientID string
+	for line := range strings.Lines(logs.String()) {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec["msg"] == "job queue started" {
+			clientID, _ = rec["river_client_id"].(string)
+		}
+	}
+	if clientID == "" {
+		t.Fatalf("no river_client_id on the \"job queue started\" line:\n%s", logs.String())
+	}
+	job := insert(t, db, q, testArgs{Target: "recorded"})
+	receive(t, ran, "the job")
+	stop(t, q)
+	var attemptedBy string
+	if err := db.QueryRowContext(t.Context(), "SELECT CAST(attempted_by AS TEXT) FROM river_job WHERE id = ?", job.ID).Scan(&attemptedBy); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(attemptedBy, clientID) {
+		t.Fatalf("attempted_by = %s, want it to name %s", attemptedBy, clientID)
+	}
+}

@@ -105,12 +105,25 @@ func (p *powerWorker) Work(ctx context.Context, job *river.Job[powerArgs]) error
 	return p.w.power(ctx, job.Args.NodeID, lastAttempt(job.JobRow), completer(job))
 }
 
-// provisionServer is what the driver is told about a node's server.
+// requests are the driver's requests that start each operation.
+var requests = map[operation]provision.Event{
+	opDeploy:   provision.Deploy,
+	opRebuild:  provision.Rebuild,
+	opDestroy:  provision.Delete,
+	opRescue:   provision.Rescue,
+	opUnrescue: provision.Unrescue,
+}
+
+// provisionServer is what the driver is told about a node's server: what is
+// recorded of it, and the request under way once the driver accepted it.
 func (n *lockedNode) provisionServer() provision.Server {
 	s := provision.Server{ID: n.server.ID, ProvisionState: n.server.ProvisionState, PowerState: n.server.PowerState,
 		BMCAddress: n.server.PlatformManagementIP}
 	if n.server.IronicID != nil {
 		s.IronicID = *n.server.IronicID
+	}
+	if n.node.OperationRequestedAt != nil {
+		s.Requested, s.RequestedAt = requests[n.node.Operation], *n.node.OperationRequestedAt
 	}
 	return s
 }

@@ -80,6 +80,15 @@ type Server struct {
 	// controller (iLO, iDRAC, IPMI), the catalog's platform_management_ip;
 	// empty when it has none.
 	BMCAddress string
+	// Requested is the request under way on the server, as recorded once a
+	// driver accepted it: the event that started it (Deploy, Rebuild,
+	// Delete, Rescue or Unrescue); RequestedAt is when that was recorded.
+	// Both are zero while no accepted request is under way. Real hardware,
+	// which every replica shares, has no use for them; the simulated
+	// hardware, which lives in each process's memory, follows them to agree
+	// with the other replicas' (see package sim).
+	Requested   Event
+	RequestedAt time.Time
 }
 
 // ConsoleRequest asks for a remote console session on a server's BMC, with

@@ -101,13 +101,13 @@ func newBillServer(t *testing.T, withNodes bool) *billServer {
 	var nodes *node.Service
 	var hub *notify.Hub
 	if withNodes {
-		nodes, hub = startNodes(t, db, clk, cat, projects, keys)
+		nodes, hub = startNodes(t, db, clk, cat, projects, keys, issuer)
 	}
 	cloud := apicloudv1.New(cat, projects, keys, ids, nodes, hub, b)
 	opts := connect.WithInterceptors(interceptor.Errors{Log: log}, interceptor.NewPolicy(issuer))
 	mux := http.NewServeMux()
 	mux.Handle(cloudv1connect.NewCloudServiceHandler(cloud, opts))
-	mux.Handle(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(db, cloud), opts))
+	mux.Handle(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(db, cloud, log), opts))
 	srv := httptest.NewUnstartedServer(mux)
 	var p http.Protocols
 	p.SetHTTP1(true)
@@ -121,7 +121,7 @@ func newBillServer(t *testing.T, withNodes bool) *billServer {
 // startNodes runs the node domain on db until the test ends: a started
 // notification hub, a started job queue working the node jobs on simulated
 // hardware that takes sim.DefaultDurations on clk, and the node service.
-func startNodes(t *testing.T, db *store.DB, clk *billingtest.Clock, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service) (*node.Service, *notify.Hub) {
+func startNodes(t *testing.T, db *store.DB, clk *billingtest.Clock, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, tokens node.ConsoleTokens) (*node.Service, *notify.Hub) {
 	t.Helper()
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
@@ -136,10 +136,10 @@ func startNodes(t *testing.T, db *store.DB, clk *billingtest.Clock, cat *catalog
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = hub.Stop(context.Background()) })
+	driver := sim.New(sim.Config{Clock: clk, Durations: sim.DefaultDurations()})
 	workers := river.NewWorkers()
 	if err := node.AddWorkers(workers, db, node.WorkerConfig{
-		Projects: projects, Hub: hub, Now: clk.Now, PollInterval: 20 * time.Millisecond,
-		Driver: sim.New(sim.Config{Clock: clk, Durations: sim.DefaultDurations()}),
+		Projects: projects, Hub: hub, Now: clk.Now, PollInterval: 20 * time.Millisecond, Driver: driver,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,8 @@ func startNodes(t *testing.T, db *store.DB, clk *billingtest.Clock, cat *catalog
 		defer cancel()
 		_ = queue.Stop(stop)
 	})
-	nodes, err := node.New(db, node.Config{Catalog: cat, Projects: projects, Keys: keys, Hub: hub, Queue: queue, Now: clk.Now})
+	nodes, err := node.New(db, node.Config{Catalog: cat, Projects: projects, Keys: keys, Hub: hub, Queue: queue,
+		Driver: driver, ConsoleTokens: tokens, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

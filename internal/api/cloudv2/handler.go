@@ -5,7 +5,8 @@ package cloudv2
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"log/slog"
 
 	"connectrpc.com/connect"
 
@@ -24,21 +25,35 @@ type Pinger interface {
 // Handler implements CloudService v2. Methods not built yet answer Unimplemented.
 type Handler struct {
 	cloudv2connect.UnimplementedCloudServiceHandler
-	db Pinger
-	v1 cloudv1connect.CloudServiceHandler
+	db  Pinger
+	v1  cloudv1connect.CloudServiceHandler
+	log *slog.Logger
 }
 
 // New returns the v2 CloudService handler. v1 is the v1 CloudService: v2
 // reuses v1's messages, and where a v2 method asks what its v1 namesake asks,
-// v1 answers it.
-func New(db Pinger, v1 cloudv1connect.CloudServiceHandler) *Handler { return &Handler{db: db, v1: v1} }
+// v1 answers it. log receives what callers are not told (nil:
+// slog.Default()).
+func New(db Pinger, v1 cloudv1connect.CloudServiceHandler, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{db: db, v1: v1, log: log}
+}
+
+// errDatabaseUnavailable is what ReadinessCheck tells its (unauthenticated)
+// callers when the database does not answer; the cause goes to the log only,
+// since a driver's error names hosts, users and databases.
+var errDatabaseUnavailable = errors.New("database unavailable")
 
 // ReadinessCheck answers with the build version when the database answers,
 // and Unavailable when it does not, so a load balancer can route around a
-// replica that lost its database.
+// replica that lost its database. The method is PUBLIC: the answer never
+// carries the database's error, which is logged instead.
 func (h *Handler) ReadinessCheck(ctx context.Context, _ *connect.Request[cloudv2.ReadinessCheckRequest]) (*connect.Response[cloudv2.ReadinessCheckResponse], error) {
 	if err := h.db.PingContext(ctx); err != nil {
-		return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("database unavailable: %w", err))
+		h.log.WarnContext(ctx, "readiness check: the database does not answer", "err", err)
+		return nil, connect.NewError(connect.CodeUnavailable, errDatabaseUnavailable)
 	}
 	return connect.NewResponse(&cloudv2.ReadinessCheckResponse{Version: version.String()}), nil
 }

@@ -18,6 +18,16 @@
 // DEPLOYING (or DELETING, RESCUING, ...) when it accepts a request, before
 // the job asks the sim.
 //
+// Several replicas of the control plane each have a sim of their own, and
+// the attempts of one job may run on any of them. They agree through what
+// the control plane records of the request under way (provision.Server's
+// Requested and RequestedAt): a sim that did not accept that request itself
+// plays it from the moment it was recorded, so that every replica's sim
+// reports the same state at the same time, as hardware they all shared
+// would. That takes the same durations on every replica, and a Clock that
+// tells the time the control plane records (both are the system clock in
+// gpcore serve).
+//
 // # Remote consoles
 //
 // Each server has a simulated BMC. [Driver.OpenConsole] opens a console
@@ -200,6 +210,12 @@ type server struct {
 	plan []provision.Event
 	// donePower is the power state once the plan has run without failing.
 	donePower catalog.PowerState
+	// requested is set when this sim accepted the request that started op;
+	// closed once a caller saw op end.
+	requested, closed bool
+	// anchor is the recorded time of the request op follows (see follow);
+	// zero until a caller passes it.
+	anchor time.Time
 }
 
 type systemClock struct{}
@@ -332,6 +348,7 @@ func (d *Driver) GetState(ctx context.Context, s provision.Server) (provision.St
 	}
 	if provision.Settled(srv.state) {
 		srv.takenOverIn = "" // the caller saw the operation end
+		srv.closed = true
 	}
 	return provision.State{Provision: srv.state, Power: srv.power, LastError: srv.lastError}, nil
 }
@@ -351,7 +368,10 @@ func (d *Driver) request(ctx context.Context, s provision.Server, op *operation)
 	if in := srv.takenOverIn; in != "" {
 		srv.takenOverIn = ""
 		if op.under(in) {
-			return nil // the request that started the operation the sim took over, under way or over
+			// The request that started the operation the sim took over,
+			// under way or over: this sim accepts it.
+			srv.op, srv.requested = op, true
+			return nil
 		}
 	}
 	if !provision.Settled(srv.state) && srv.op == op {
@@ -372,13 +392,15 @@ func (d *Driver) request(ctx context.Context, s provision.Server, op *operation)
 		since:     d.clock.Now(),
 		plan:      slices.Clone(op.steps),
 		donePower: op.power,
+		requested: true,
 	}
 	return nil
 }
 
 // lookup returns the server s names, brought up to the present. A server the
 // sim has not seen yet starts in the state the caller recorded, and carries
-// on with the operation that state is part of. d.mu must be held.
+// on with the operation that state is part of; one whose recorded request
+// another sim accepted follows that request (see follow). d.mu must be held.
 func (d *Driver) lookup(s provision.Server) (*server, error) {
 	now := d.clock.Now()
 	srv, ok := d.servers[s.ID]
@@ -399,7 +421,46 @@ func (d *Driver) lookup(s provision.Server) (*server, error) {
 		d.servers[s.ID] = srv
 	}
 	d.advance(srv, now)
+	d.follow(srv, s, now)
 	return srv, nil
+}
+
+// follow makes srv play the request the control plane recorded as under
+// way on s (s.Requested, accepted at s.RequestedAt) when it is not the one
+// srv is running: from the moment it was recorded, as the hardware every
+// replica shares would have. A request this sim accepted itself and that no
+// caller has seen end yet is left running (its own timing and faults), and
+// so is a run that already follows the recorded request. d.mu must be held.
+func (d *Driver) follow(srv *server, s provision.Server, now time.Time) {
+	op := requestedOp(s.Requested)
+	if op == nil || s.RequestedAt.IsZero() || srv.anchor.Equal(s.RequestedAt) {
+		return
+	}
+	if srv.op == op && srv.requested && !srv.closed {
+		srv.anchor = s.RequestedAt // the request this sim accepted, now recorded
+		return
+	}
+	*srv = server{
+		id:        srv.id,
+		op:        op,
+		state:     op.start(),
+		power:     catalog.PowerOn,
+		since:     s.RequestedAt,
+		plan:      slices.Clone(op.steps),
+		donePower: op.power,
+		anchor:    s.RequestedAt,
+	}
+	d.advance(srv, now)
+}
+
+// requestedOp is the operation request e starts; nil for any other event.
+func requestedOp(e provision.Event) *operation {
+	for _, op := range operations {
+		if op.event == e {
+			return op
+		}
+	}
+	return nil
 }
 
 // resume plans the rest of the operation a server taken over in srv.state

@@ -1,0 +1,105 @@
+package healthv1_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"connectrpc.com/connect"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/gpcore/gpcore/internal/api/healthv1"
+	"github.com/gpcore/gpcore/internal/testserver"
+)
+
+// database is a Pinger whose answer the test sets.
+type database struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (d *database) PingContext(context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+func (d *database) set(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.err = err
+}
+
+// syncBuffer is a log destination safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestStatusFollowsTheDatabase: Check and List answer SERVING while the
+// database answers and NOT_SERVING while it does not, for the server and
+// each service, over Connect JSON and gRPC; the log says why.
+func TestStatusFollowsTheDatabase(t *testing.T) {
+	db := &database{}
+	var logs syncBuffer
+	const cloud = "gpcore.api.cloud.v1.CloudService"
+	mux := http.NewServeMux()
+	mux.Handle(healthv1.NewHandler(healthv1.New(db, []string{cloud}, slog.New(slog.NewTextHandler(&logs, nil)))))
+	srv := httptest.NewUnstartedServer(mux)
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	srv.Config.Protocols = &p
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	for _, down := range []bool{false, true, false} {
+		want := healthpb.HealthCheckResponse_SERVING
+		db.set(nil)
+		if down {
+			want = healthpb.HealthCheckResponse_NOT_SERVING
+			db.set(errors.New("dial tcp 10.1.2.3:5432: connect: connection refused"))
+		}
+		for name, opts := range map[string][]connect.ClientOption{
+			"connect-json": {connect.WithProtoJSON()},
+			"grpc":         {connect.WithGRPC()},
+		} {
+			check := connect.NewClient[healthpb.HealthCheckRequest, healthpb.HealthCheckResponse](testserver.H2CClient(), srv.URL+healthpb.Health_Check_FullMethodName, opts...)
+			for _, service := range []string{"", cloud} {
+				res, err := check.CallUnary(t.Context(), connect.NewRequest(&healthpb.HealthCheckRequest{Service: service}))
+				if err != nil || res.Msg.GetStatus() != want {
+					t.Errorf("database down %v, %s: Check(%q) = %v, %v; want %v", down, name, service, res, err, want)
+				}
+			}
+			list := connect.NewClient[healthpb.HealthListRequest, healthpb.HealthListResponse](testserver.H2CClient(), srv.URL+healthpb.Health_List_FullMethodName, opts...)
+			res, err := list.CallUnary(t.Context(), connect.NewRequest(&healthpb.HealthListRequest{}))
+			if err != nil {
+				t.Fatalf("%s: List: %v", name, err)
+			}
+			if got := res.Msg.GetStatuses(); len(got) != 2 || got[""].GetStatus() != want || got[cloud].GetStatus() != want {
+				t.Errorf("database down %v, %s: List = %v, want %v for \"\" and %s", down, name, got, want, cloud)
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "connection refused") {
+		t.Errorf("the log lacks why the database did not answer:\n%s", logs.String())
+	}
+}
