@@ -42,8 +42,8 @@ func (h *Handler) SubscribeNotifications(ctx context.Context, _ *connect.Request
 	}
 	ticker := time.NewTicker(notify.HeartbeatInterval)
 	defer ticker.Stop()
-	err = notify.Stream(ctx, sub, ticker.C, func(e notify.Event) error {
-		n, err := h.notification(ctx, callerID, e)
+	err = notify.Stream(ctx, sub, ticker.C, func(d notify.Delivery) error {
+		n, err := h.notification(ctx, callerID, d.Event)
 		if err != nil || n == nil {
 			return err
 		}
