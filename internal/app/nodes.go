@@ -13,7 +13,6 @@ import (
 	"github.com/gpcore/gpcore/internal/jobs"
 	"github.com/gpcore/gpcore/internal/keyring"
 	"github.com/gpcore/gpcore/internal/node"
-	"github.com/gpcore/gpcore/internal/notify"
 	"github.com/gpcore/gpcore/internal/project"
 	"github.com/gpcore/gpcore/internal/provision"
 	"github.com/gpcore/gpcore/internal/provision/sim"
@@ -25,19 +24,15 @@ import (
 // go by (an install takes four steps), short enough not to bore them.
 const DefaultSimStepDelay = 2 * time.Second
 
-// buildNodes creates the node domain and what it runs on: the notification
-// hub, the provisioning driver (the simulated hardware), the job queue with
-// the node workers (and billing's: its periodic sweep), and the node
-// service. The hub and the queue start with Serve (startBackground).
-func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, bill *billing.Service) (*node.Service, error) {
-	hub, err := notify.New(ctx, a.db, notify.Config{Logger: a.log})
-	if err != nil {
-		return nil, fmt.Errorf("notification hub: %w", err)
-	}
+// buildNodes creates the node domain and what it runs on: the provisioning
+// driver (the simulated hardware), the job queue with the node workers (and
+// billing's: its periodic sweep), and the node service, on the notification
+// hub build made. The queue starts with Serve (startBackground).
+func (a *App) buildNodes(cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, bill *billing.Service) (*node.Service, error) {
 	workers := river.NewWorkers()
 	if err := node.AddWorkers(workers, a.db, node.WorkerConfig{
 		Projects:     projects,
-		Hub:          hub,
+		Hub:          a.hub,
 		Driver:       sim.New(sim.Config{Durations: simDurations(a.cfg.SimStepDelay)}),
 		PollInterval: simPollInterval(a.cfg.SimStepDelay),
 	}); err != nil {
@@ -53,11 +48,11 @@ func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *pr
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := node.New(a.db, node.Config{Catalog: cat, Projects: projects, Keys: keys, Hub: hub, Queue: queue})
+	nodes, err := node.New(a.db, node.Config{Catalog: cat, Projects: projects, Keys: keys, Hub: a.hub, Queue: queue})
 	if err != nil {
 		return nil, err
 	}
-	a.hub, a.queue = hub, queue
+	a.queue = queue
 	return nodes, nil
 }
 

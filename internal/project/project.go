@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/gpcore/gpcore/internal/fault"
+	"github.com/gpcore/gpcore/internal/notify"
 	"github.com/gpcore/gpcore/internal/pagination"
 	"github.com/gpcore/gpcore/internal/store"
 )
@@ -29,6 +30,10 @@ type Config struct {
 	// Billing answers for billing profiles, payment methods and
 	// subscriptions (NoBilling if nil).
 	Billing BillingState
+	// Hub carries the change notifications: every transaction that changes
+	// a project publishes to it (notify.KindProject). Nil publishes
+	// nothing, for tools and tests without subscribers.
+	Hub *notify.Hub
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }
@@ -106,7 +111,7 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Pr
 		CreatedAt:        now,
 		UpdatedAt:        now,
 	}
-	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if err := lockUsers(ctx, tx, userID); err != nil {
 			return err
 		}
@@ -123,7 +128,8 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Pr
 		if _, err := tx.NewInsert().Model(&owner).Exec(ctx); err != nil {
 			return fmt.Errorf("insert owner: %w", err)
 		}
-		if err := ensureDefault(ctx, tx, userID, now); err != nil {
+		ch.project(row.ID)
+		if err := ensureDefault(ctx, tx, ch, userID, now); err != nil {
 			return err
 		}
 		return s.log(ctx, tx, row.ID, userID, fmt.Sprintf("created the project %q", name))
@@ -224,6 +230,26 @@ func (s *Service) Get(ctx context.Context, userID, projectID string) (Project, e
 	return s.load(ctx, s.db.DB, projectID)
 }
 
+// Changed returns a project for a change notification: as its members see
+// it, to be shown to whoever may see it now (Project.Member says who that
+// is: its confirmed members, and its invitees what an invite shows), so that
+// one read serves every subscriber. It checks no caller; a project that is
+// gone is fault.NotFound.
+func (s *Service) Changed(ctx context.Context, projectID string) (Project, error) {
+	return s.load(ctx, s.db.DB, projectID)
+}
+
+// Member returns userID's membership of p, confirmed or a pending invite;
+// ok is false when userID is neither.
+func (p Project) Member(userID string) (Member, bool) {
+	for _, m := range p.Members {
+		if m.User.ID == userID {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
 // IsMember reports whether userID is a confirmed member of projectID; a
 // pending invite does not count. Other domains ask it before they show or
 // change anything that belongs to a project.
@@ -254,8 +280,8 @@ type UpdateInput struct {
 // "name", "description", "environment", "avatar_url" or "billing_address_id";
 // whatever BillingState says of "billing_address_id".
 func (s *Service) Update(ctx context.Context, userID, projectID string, in UpdateInput) (Project, error) {
-	var changes []string
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	var edits []string
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		row, err := lockProject(ctx, tx, projectID)
 		if err != nil {
 			return err
@@ -269,7 +295,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				return err
 			}
 			if name != row.Name {
-				changes = append(changes, fmt.Sprintf("name from %q to %q", row.Name, name))
+				edits = append(edits, fmt.Sprintf("name from %q to %q", row.Name, name))
 				row.Name, row.NameLower = name, strings.ToLower(name)
 			}
 		}
@@ -279,7 +305,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				return err
 			}
 			if description != row.Description {
-				changes = append(changes, "description")
+				edits = append(edits, "description")
 				row.Description = description
 			}
 		}
@@ -288,7 +314,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				return err
 			}
 			if env := string(*in.Environment); env != row.Environment {
-				changes = append(changes, "environment to "+cmp.Or(env, "unspecified"))
+				edits = append(edits, "environment to "+cmp.Or(env, "unspecified"))
 				row.Environment = env
 			}
 		}
@@ -298,7 +324,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				return err
 			}
 			if avatar != row.AvatarURL {
-				changes = append(changes, "avatar")
+				edits = append(edits, "avatar")
 				row.AvatarURL = avatar
 			}
 		}
@@ -311,18 +337,19 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				if err := s.cfg.Billing.CheckProfile(ctx, tx, userID, profileID); err != nil {
 					return err
 				}
-				changes = append(changes, "billing profile")
+				edits = append(edits, "billing profile")
 				row.BillingProfileID = profileID
 			}
 		}
-		if len(changes) == 0 {
+		if len(edits) == 0 {
 			return nil
 		}
 		row.UpdatedAt = s.now()
 		if _, err := tx.NewUpdate().Model(&row).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update project: %w", err)
 		}
-		return s.log(ctx, tx, projectID, userID, "changed the "+strings.Join(changes, ", the "))
+		ch.project(projectID)
+		return s.log(ctx, tx, projectID, userID, "changed the "+strings.Join(edits, ", the "))
 	})
 	if err != nil {
 		return Project{}, wrap("update", err)
@@ -336,18 +363,23 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 // project or a DeletionGuard reports something left in it. Members whose
 // default project it was get their oldest remaining project as default.
 func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
 			return err
 		}
 		if _, err := requireOwner(ctx, tx, projectID, userID, "delete the project"); err != nil {
 			return err
 		}
-		var memberIDs []string
+		var memberIDs, inviteeIDs []string
 		if err := tx.NewSelect().Model((*memberRow)(nil)).Column("user_id").
 			Where("project_id = ?", projectID).Where("confirmed").
 			Scan(ctx, &memberIDs); err != nil {
 			return fmt.Errorf("list members: %w", err)
+		}
+		if err := tx.NewSelect().Model((*memberRow)(nil)).Column("user_id").
+			Where("project_id = ?", projectID).Where("NOT confirmed").
+			Scan(ctx, &inviteeIDs); err != nil {
+			return fmt.Errorf("list invitees: %w", err)
 		}
 		if err := lockUsers(ctx, tx, memberIDs...); err != nil {
 			return err
@@ -377,9 +409,11 @@ func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
 		if _, err := tx.NewDelete().Model((*projectRow)(nil)).Where("id = ?", projectID).Exec(ctx); err != nil {
 			return fmt.Errorf("delete project: %w", err)
 		}
+		// Its members and invitees lose it.
+		ch.project(projectID, append(memberIDs, inviteeIDs...)...)
 		now := s.now()
 		for _, id := range defaultOf {
-			if err := ensureDefault(ctx, tx, id, now); err != nil {
+			if err := ensureDefault(ctx, tx, ch, id, now); err != nil {
 				return err
 			}
 		}
@@ -392,7 +426,7 @@ func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
 // confirmed member (fault.NotFound otherwise); the flag leaves the previous
 // default project in the same transaction.
 func (s *Service) ChangeDefault(ctx context.Context, userID, projectID string) error {
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
 			return err
 		}
@@ -406,6 +440,18 @@ func (s *Service) ChangeDefault(ctx context.Context, userID, projectID string) e
 		if m.IsDefault {
 			return nil
 		}
+		// Both projects change: their member lists show who has them as
+		// default.
+		var previous []string
+		if err := tx.NewSelect().Model((*memberRow)(nil)).Column("project_id").
+			Where("user_id = ?", userID).Where("is_default").
+			Scan(ctx, &previous); err != nil {
+			return fmt.Errorf("read default: %w", err)
+		}
+		for _, id := range previous {
+			ch.project(id)
+		}
+		ch.project(projectID)
 		now := s.now()
 		// Clear first: the one-default index is checked row by row.
 		if _, err := tx.NewUpdate().Model((*memberRow)(nil)).

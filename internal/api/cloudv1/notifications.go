@@ -3,6 +3,7 @@ package cloudv1
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -13,15 +14,20 @@ import (
 	"github.com/gpcore/gpcore/internal/api/interceptor"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/fault"
+	"github.com/gpcore/gpcore/internal/identity"
 	"github.com/gpcore/gpcore/internal/node"
 	"github.com/gpcore/gpcore/internal/notify"
+	"github.com/gpcore/gpcore/internal/project"
 )
 
 // SubscribeNotifications streams the changes of the users, projects, nodes
-// and server logs the caller is associated with, each object as it is when
-// sent and as the caller may see it, and a heartbeat every
-// notify.HeartbeatInterval, the first one at once (so a client knows it is
-// subscribed). It ends cleanly when the client goes away. A subscriber that
+// and server logs the caller is associated with, each object as the change
+// left it (or later) and as the caller may see it then, and a heartbeat
+// every notify.HeartbeatInterval, the first one at once (so a client knows
+// it is subscribed). The caller's own account comes whole, a fellow
+// member's as member lists show it; a project to an invitee as the invite
+// shows it, and to someone who just lost it (or whose project was deleted)
+// as its id alone (projectSeenBy). It ends cleanly when the client goes away. A subscriber that
 // fell behind, or whose replica stops, gets an error telling it to
 // subscribe again (Aborted, Unavailable), having perhaps missed changes.
 func (h *Handler) SubscribeNotifications(ctx context.Context, _ *connect.Request[cloudv1.SubscribeNotificationsRequest], stream *connect.ServerStream[cloudv1.SubscribeNotificationsResponse]) error {
@@ -90,18 +96,23 @@ func (h *Handler) load(ctx context.Context, callerID string, e notify.Event) (*c
 		if err != nil {
 			return nil, err
 		}
-		user := apiconv.User(u)
-		if e.ID != callerID { // a fellow member: what members see of each other
-			b := apiconv.BasicUser(u)
-			user = &cloudv1.User{Id: b.Id, Username: b.Username, FullName: b.FullName, Email: b.Email, Type: b.Type, Timezone: b.Timezone}
+		if e.ID == callerID {
+			return &cloudv1.Notification{Message: &cloudv1.Notification_User{User: apiconv.User(u)}}, nil
 		}
-		return &cloudv1.Notification{Message: &cloudv1.Notification_User{User: user}}, nil
-	case notify.KindProject:
-		p, err := h.projects.Get(ctx, callerID, e.ID)
+		viewers, err := h.projects.UserViewers(ctx, e.ID)
 		if err != nil {
 			return nil, err
 		}
-		return &cloudv1.Notification{Message: &cloudv1.Notification_Project{Project: projectMessage(p)}}, nil
+		if _, ok := slices.BinarySearch(viewers, callerID); !ok {
+			return nil, nil
+		}
+		return &cloudv1.Notification{Message: &cloudv1.Notification_User{User: fellowUser(u)}}, nil
+	case notify.KindProject:
+		p, err := h.projects.Changed(ctx, e.ID)
+		if err != nil && fault.KindOf(err) != fault.KindNotFound {
+			return nil, err
+		}
+		return &cloudv1.Notification{Message: &cloudv1.Notification_Project{Project: projectSeenBy(p, err == nil, e.ID, callerID)}}, nil
 	case notify.KindNode:
 		n, err := h.nodes.GetChanged(ctx, callerID, e.ProjectID, e.ID)
 		if err != nil {
@@ -120,6 +131,36 @@ func (h *Handler) load(ctx context.Context, callerID string, e notify.Event) (*c
 		return &cloudv1.Notification{Message: &cloudv1.Notification_ServerLog{ServerLog: serverLog(l, dc)}}, nil
 	}
 	return nil, nil // a kind this server does not stream
+}
+
+// fellowUser is an account as its fellow project members see it: who it is,
+// as a member list shows it (basicUser), not its settings.
+func fellowUser(u identity.User) *cloudv1.User {
+	b := basicUser(project.User{ID: u.ID, Username: u.Username, FullName: u.FullName, Email: u.Email, Type: u.Type})
+	return &cloudv1.User{Id: b.Id, Username: b.Username, FullName: b.FullName, Email: b.Email, Type: b.Type}
+}
+
+// projectSeenBy is the project id (p, when found is true) as the
+// notification to userID shows it: everything to a confirmed member; to a
+// pending invitee what the invite shows (its BasicProject: id, name and
+// avatar); and to anyone else, who is told because they lost the project
+// (they left, were removed, rejected or lost their invite, or it was
+// deleted), only its id. The reference's Notification has no way to say
+// that a project is gone, unlike a node's DELETED status, and what became
+// of the project is none of their business any more: a project without a
+// name and with no members, not even them, tells them it is no longer
+// theirs, and GetProject answers NotFound.
+func projectSeenBy(p project.Project, found bool, id, userID string) *cloudv1.Project {
+	if found {
+		m, ok := p.Member(userID)
+		switch {
+		case ok && m.Confirmed:
+			return projectMessage(p)
+		case ok:
+			return &cloudv1.Project{Id: p.ID, Name: p.Name, AvatarUrl: p.AvatarURL}
+		}
+	}
+	return &cloudv1.Project{Id: id}
 }
 
 // serverLog is a server log entry as the API shows it.
