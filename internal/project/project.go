@@ -239,6 +239,21 @@ func (s *Service) Changed(ctx context.Context, projectID string) (Project, error
 	return s.load(ctx, s.db.DB, projectID)
 }
 
+// Currency returns the currency of the project projectID, fault.NotFound
+// if there is none. It checks no caller: it is for reads made once for all
+// who may see them, such as the node domain's change notifications.
+func (s *Service) Currency(ctx context.Context, projectID string) (Currency, error) {
+	var cur string
+	err := s.db.NewSelect().Model((*projectRow)(nil)).Column("currency").Where("id = ?", projectID).Scan(ctx, &cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errProjectNotFound(projectID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("project: currency of %s: %w", projectID, err)
+	}
+	return Currency(cur), nil
+}
+
 // Member returns userID's membership of p, confirmed or a pending invite;
 // ok is false when userID is neither.
 func (p Project) Member(userID string) (Member, bool) {
