@@ -13,7 +13,6 @@ import (
 	"github.com/gpcore/gpcore/internal/jobs"
 	"github.com/gpcore/gpcore/internal/keyring"
 	"github.com/gpcore/gpcore/internal/node"
-	"github.com/gpcore/gpcore/internal/notify"
 	"github.com/gpcore/gpcore/internal/project"
 	"github.com/gpcore/gpcore/internal/provision"
 	"github.com/gpcore/gpcore/internal/provision/sim"
@@ -25,18 +24,14 @@ import (
 // go by (an install takes four steps), short enough not to bore them.
 const DefaultSimStepDelay = 2 * time.Second
 
-// buildNodes creates the node domain and what it runs on: the notification
-// hub, the provisioning driver (the simulated hardware, unless
-// Config.Driver), the job queue with the node workers and periodic jobs
-// (and billing's), and the node service, which has tokens sign its console
-// tokens. The hub and the queue start with Serve (startBackground).
-func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service,
+// buildNodes creates the node domain and what it runs on: the provisioning
+// driver (the simulated hardware, unless Config.Driver), the job queue with
+// the node workers and periodic jobs (and billing's), and the node service,
+// on the notification hub build made, which has tokens sign its console
+// tokens. The queue starts with Serve (startBackground).
+func (a *App) buildNodes(cat *catalog.Catalog, projects *project.Service, keys *keyring.Service,
 	bill *billing.Service, tokens node.ConsoleTokens,
 ) (*node.Service, error) {
-	hub, err := notify.New(ctx, a.db, notify.Config{Logger: a.log})
-	if err != nil {
-		return nil, fmt.Errorf("notification hub: %w", err)
-	}
 	driver := a.cfg.Driver
 	if driver == nil {
 		driver = sim.New(sim.Config{Durations: simDurations(a.cfg.SimStepDelay)})
@@ -44,7 +39,7 @@ func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *pr
 	workers := river.NewWorkers()
 	if err := node.AddWorkers(workers, a.db, node.WorkerConfig{
 		Projects:     projects,
-		Hub:          hub,
+		Hub:          a.hub,
 		Driver:       driver,
 		PollInterval: simPollInterval(a.cfg.SimStepDelay),
 	}); err != nil {
@@ -61,12 +56,12 @@ func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *pr
 		return nil, err
 	}
 	nodes, err := node.New(a.db, node.Config{
-		Catalog: cat, Projects: projects, Keys: keys, Hub: hub, Queue: queue, Driver: driver, ConsoleTokens: tokens,
+		Catalog: cat, Projects: projects, Keys: keys, Hub: a.hub, Queue: queue, Driver: driver, ConsoleTokens: tokens,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.hub, a.queue = hub, queue
+	a.queue = queue
 	return nodes, nil
 }
 

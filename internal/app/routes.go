@@ -35,6 +35,7 @@ import (
 	"github.com/gpcore/gpcore/internal/keyring"
 	"github.com/gpcore/gpcore/internal/mail"
 	"github.com/gpcore/gpcore/internal/node"
+	"github.com/gpcore/gpcore/internal/notify"
 	"github.com/gpcore/gpcore/internal/project"
 )
 
@@ -48,9 +49,18 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	a.relay = mail.NewRelay(a.db, sender, mail.RelayConfig{Logger: a.log})
+	// The hub first: every domain that changes what subscribers see
+	// publishes to it. It starts with Serve (startBackground).
+	hub, err := notify.New(ctx, a.db, notify.Config{Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("notification hub: %w", err)
+	}
+	a.hub = hub
 	users, err := identity.New(a.db, identity.Config{
 		PublicURL:  a.cfg.PublicURL,
 		MailQueued: a.relay.Wake,
+		Hub:        hub,
+		Audience:   project.UserAudience,
 		Logger:     a.log,
 	})
 	if err != nil {
@@ -73,12 +83,15 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	projects, err := project.New(a.db, project.Config{Billing: bill, DeletionGuards: []project.DeletionGuard{node.DeletionGuard{}, billing.DeletionGuard{}}})
+	projects, err := project.New(a.db, project.Config{
+		Billing: bill, Hub: hub,
+		DeletionGuards: []project.DeletionGuard{node.DeletionGuard{}, billing.DeletionGuard{}},
+	})
 	if err != nil {
 		return err
 	}
 	keys := keyring.New(a.db, projects)
-	nodes, err := a.buildNodes(ctx, cat, projects, keys, bill, issuer)
+	nodes, err := a.buildNodes(cat, projects, keys, bill, issuer)
 	if err != nil {
 		return err
 	}

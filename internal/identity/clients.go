@@ -95,7 +95,7 @@ func (s *Service) UpdateClient(ctx context.Context, ownerUserID, id, name, descr
 		return Client{}, err
 	}
 	var row clientRow
-	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = s.change(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if row, err = ownedClient(ctx, tx, ownerUserID, id, true); err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func (s *Service) UpdateClient(ctx context.Context, ownerUserID, id, name, descr
 			Exec(ctx); err != nil {
 			return fmt.Errorf("rename service account: %w", err)
 		}
-		return nil
+		return s.publishUser(ctx, tx, row.ServiceAccountUserID, true)
 	})
 	if fault.KindOf(err) == fault.KindNotFound {
 		return Client{}, err
@@ -159,7 +159,7 @@ func (s *Service) ResetClientSecret(ctx context.Context, ownerUserID, id string)
 // ownership and logs that name it keep naming a real account; project
 // members remove it like any other. A client of someone else is NotFound.
 func (s *Service) DeleteClient(ctx context.Context, ownerUserID, id string) error {
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx) error {
 		row, err := ownedClient(ctx, tx, ownerUserID, id, true)
 		if err != nil {
 			return err
@@ -182,7 +182,7 @@ func (s *Service) DeleteClient(ctx context.Context, ownerUserID, id string) erro
 			Exec(ctx); err != nil {
 			return fmt.Errorf("lock service account: %w", err)
 		}
-		return nil
+		return s.publishUser(ctx, tx, row.ServiceAccountUserID, false)
 	})
 	if fault.KindOf(err) == fault.KindNotFound {
 		return err

@@ -145,7 +145,7 @@ var (
 // changed since. Confirming a confirmed address again is no error.
 func (s *Service) ConfirmEmail(ctx context.Context, token string) (User, error) {
 	var userID string
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var link confirmationRow
 		err := tx.NewDelete().Model(&link).
 			Where("token_hash = ?", hashToken(token)).
@@ -185,7 +185,7 @@ func (s *Service) ConfirmEmail(ctx context.Context, token string) (User, error) 
 		if _, err := tx.NewDelete().Model((*confirmationRow)(nil)).Where("user_id = ?", user.ID).Exec(ctx); err != nil {
 			return fmt.Errorf("drop the other confirmation links: %w", err)
 		}
-		return nil
+		return s.publishUser(ctx, tx, user.ID, false)
 	})
 	switch fault.KindOf(err) {
 	case fault.KindInvalidArgument, fault.KindFailedPrecondition:

@@ -34,6 +34,15 @@
 // that tokens issued before a reset or a deletion stop working. It caches
 // what it reads for Config.ClientCacheTTL; a change made on this replica
 // takes effect at once, one made on another replica within that time.
+//
+// # Notifications
+//
+// A change to an account (its time zone, its e-mail confirmation, its last
+// sign-in, a service account's name or lock) is published in its
+// transaction to Config.Hub as a notify.KindUser event, to the account and,
+// when fellow project members see what changed (a service account's name),
+// to Config.Audience.
+// Accounts that are being created have nobody to tell yet.
 package identity
 
 import (
@@ -48,6 +57,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/gpcore/gpcore/internal/notify"
 	"github.com/gpcore/gpcore/internal/store"
 )
 
@@ -94,6 +104,14 @@ type Config struct {
 	// wake the mail relay (mail.Relay.Wake); if nil, the relay finds the mail
 	// at its next poll.
 	MailQueued func()
+	// Hub carries the change notifications: every transaction that changes
+	// an account publishes to it (notify.KindUser). Nil publishes nothing,
+	// for tools and tests without subscribers.
+	Hub *notify.Hub
+	// Audience names, inside the transaction db that changes the account
+	// userID, who else sees it: its fellow project members
+	// (project.UserAudience). Nil tells only the account itself.
+	Audience func(ctx context.Context, db bun.IDB, userID string) ([]string, error)
 	// Logger gets the errors ConfirmHandler cannot show (slog.Default() if
 	// nil).
 	Logger *slog.Logger

@@ -6,6 +6,8 @@ import (
 	"math"
 	"sync"
 
+	"github.com/uptrace/bun"
+
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/pagination"
@@ -39,17 +41,27 @@ func checkTimezone(tz string) error {
 // billing periods from now on, and returns the account. tz must be one of the
 // names CloudService.ListTimezones lists (InvalidArgument naming "timezone"
 // otherwise); an unknown account is NotFound. Setting the zone the account
-// has already changes nothing.
+// has already changes nothing; a change is published to the account (fellow
+// project members do not see time zones).
 func (s *Service) UpdateTimezone(ctx context.Context, userID, tz string) (User, error) {
 	if err := checkTimezone(tz); err != nil {
 		return User{}, err
 	}
-	_, err := s.db.NewUpdate().Model((*userRow)(nil)).
-		Set("timezone = ?", tz).
-		Set("updated_at = ?", s.now()).
-		Where("id = ?", userID).
-		Where("timezone <> ?", tz).
-		Exec(ctx)
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*userRow)(nil)).
+			Set("timezone = ?", tz).
+			Set("updated_at = ?", s.now()).
+			Where("id = ?", userID).
+			Where("timezone <> ?", tz).
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.publishUser(ctx, tx, userID, false)
+	})
 	if err != nil {
 		return User{}, fmt.Errorf("identity: update time zone of user %s: %w", userID, err)
 	}

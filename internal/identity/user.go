@@ -199,10 +199,15 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 		return User{}, fault.Unauthenticated("the account is locked")
 	}
 	now := s.now()
-	if _, err := s.db.NewUpdate().Model((*userRow)(nil)).
-		Set("last_login_at = ?", now).
-		Where("id = ?", row.ID).
-		Exec(ctx); err != nil {
+	if err := s.change(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewUpdate().Model((*userRow)(nil)).
+			Set("last_login_at = ?", now).
+			Where("id = ?", row.ID).
+			Exec(ctx); err != nil {
+			return err
+		}
+		return s.publishUser(ctx, tx, row.ID, false)
+	}); err != nil {
 		return User{}, fmt.Errorf("identity: record sign-in of user %s: %w", row.ID, err)
 	}
 	row.LastLoginAt = now

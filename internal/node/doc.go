@@ -95,10 +95,12 @@
 // interfaces and addresses, and the catalog objects they use, priced in the
 // project's currency. List pages hold at most NodesPageLimit nodes, ordered
 // by FQDN; its search term matches FQDNs, addresses, tags and statuses, and
-// its extended search takes the filters SearchOptions lists. GetChanged is
-// Get for notifications: a deleted node comes back with Status DELETED, so
-// subscribers learn it is gone. The node limit counts the live nodes a user
-// ordered, in any project.
+// its extended search takes the filters SearchOptions lists. Changed and
+// ServerLogChanged read for notifications, once for all the subscribers of
+// a change: they check no caller but say who may see the change (its
+// project's members, read last); a deleted node comes back with Status
+// DELETED, so subscribers learn it is gone. The node limit counts the live
+// nodes a user ordered, in any project.
 //
 // # Billing
 //

@@ -253,16 +253,20 @@ func (e *env) create(t *testing.T, c customer, o node.Order) []node.Node {
 }
 
 // await waits, reading the customer's notifications, until the node (as
-// GetChanged shows it) satisfies ok, and returns it.
+// Changed shows it) satisfies ok, and returns it.
 func (e *env) await(t *testing.T, c customer, nodeID, what string, ok func(node.Node) bool) node.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 	defer cancel()
 	for {
-		n, err := e.nodes.GetChanged(ctx, c.user.ID, c.project.ID, nodeID)
+		ch, err := e.nodes.Changed(ctx, c.project.ID, nodeID)
 		if err != nil {
-			t.Fatalf("GetChanged(%s): %v", nodeID, err)
+			t.Fatalf("Changed(%s): %v", nodeID, err)
 		}
+		if !ch.VisibleTo(c.user.ID) {
+			t.Fatalf("Changed(%s): not visible to the project's member", nodeID)
+		}
+		n := ch.Node
 		if ok(n) {
 			return n
 		}

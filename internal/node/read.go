@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 
@@ -42,23 +43,17 @@ func errNodeNotFound(nodeID string) error { return fault.NotFound("node", nodeID
 // Get returns a live node of a project userID is a confirmed member of;
 // anything else is fault.NotFound.
 func (s *Service) Get(ctx context.Context, userID, projectID, nodeID string) (Node, error) {
-	n, err := s.get(ctx, userID, projectID, nodeID, false)
-	return n, wrap("get", err)
-}
-
-// GetChanged is Get for a change notification: it also returns a node that
-// has been deleted (DeletedAt set, Status DELETED), so that subscribers learn
-// it is gone.
-func (s *Service) GetChanged(ctx context.Context, userID, projectID, nodeID string) (Node, error) {
-	n, err := s.get(ctx, userID, projectID, nodeID, true)
-	return n, wrap("get", err)
-}
-
-func (s *Service) get(ctx context.Context, userID, projectID, nodeID string, deleted bool) (Node, error) {
 	cur, err := s.memberCurrency(ctx, userID, projectID, errNodeNotFound(nodeID))
 	if err != nil {
-		return Node{}, err
+		return Node{}, wrap("get", err)
 	}
+	n, err := s.read(ctx, cur, projectID, nodeID, false)
+	return n, wrap("get", err)
+}
+
+// read reads a node of a project, priced in cur; a deleted one only if
+// deleted is true.
+func (s *Service) read(ctx context.Context, cur catalog.Currency, projectID, nodeID string, deleted bool) (Node, error) {
 	var views []nodeView
 	q := selectViews(s.db.DB, &views).Where("n.id = ?", nodeID).Where("n.project_id = ?", projectID)
 	if !deleted {
@@ -75,6 +70,57 @@ func (s *Service) get(ctx context.Context, userID, projectID, nodeID string, del
 		return Node{}, err
 	}
 	return nodes[0], nil
+}
+
+// Viewers are the users who may see a change: the confirmed members of the
+// project it belongs to, read after the change itself, so that nobody who
+// was no longer a member by then sees it.
+type Viewers struct {
+	// ids are in id order.
+	ids []string
+}
+
+// VisibleTo reports whether userID may see the change.
+func (v Viewers) VisibleTo(userID string) bool {
+	_, ok := slices.BinarySearch(v.ids, userID)
+	return ok
+}
+
+// viewers reads the Viewers of a change to something of projectID.
+func (s *Service) viewers(ctx context.Context, projectID string) (Viewers, error) {
+	ids, err := s.projects.Audience(ctx, s.db.DB, projectID)
+	return Viewers{ids: ids}, err
+}
+
+// Change is a changed node as change notifications show it, with who may
+// see it.
+type Change struct {
+	Node Node
+	Viewers
+}
+
+// Changed reads a node for a change notification, once for everyone who may
+// see it (Change.VisibleTo says who): it checks no caller, and it also
+// returns a node that has been deleted (DeletedAt set, Status DELETED), so
+// that subscribers learn it is gone. A node that does not exist (in
+// projectID) is fault.NotFound.
+func (s *Service) Changed(ctx context.Context, projectID, nodeID string) (Change, error) {
+	cur, err := s.projects.Currency(ctx, projectID)
+	if fault.KindOf(err) == fault.KindNotFound {
+		return Change{}, errNodeNotFound(nodeID)
+	}
+	if err != nil {
+		return Change{}, wrap("read change", err)
+	}
+	n, err := s.read(ctx, catalog.Currency(cur), projectID, nodeID, true)
+	if err != nil {
+		return Change{}, wrap("read change", err)
+	}
+	v, err := s.viewers(ctx, projectID)
+	if err != nil {
+		return Change{}, wrap("read change", err)
+	}
+	return Change{Node: n, Viewers: v}, nil
 }
 
 // memberCurrency returns the currency of a project userID is a confirmed

@@ -94,10 +94,18 @@ func (c *core) writeLogs(ctx context.Context, db bun.IDB, serverID, nodeID strin
 	return ids, nil
 }
 
-// ServerLog returns a server log entry of a node in a project userID is a
-// confirmed member of; any other entry is fault.NotFound, as one that does
-// not exist. Entries of deleted nodes stay visible to the project.
-func (s *Service) ServerLog(ctx context.Context, userID, logID string) (ServerLog, error) {
+// LogChange is a new server log entry as change notifications show it,
+// with who may see it.
+type LogChange struct {
+	Log ServerLog
+	Viewers
+}
+
+// ServerLogChanged reads a server log entry for a change notification, once
+// for everyone who may see it (LogChange.VisibleTo says who: the members of
+// the node's project; entries of deleted nodes stay theirs). It checks no
+// caller; an entry that does not exist is fault.NotFound.
+func (s *Service) ServerLogChanged(ctx context.Context, logID string) (LogChange, error) {
 	var row struct {
 		serverLogRow `bun:",extend"`
 		ServerName   string `bun:"server_name"`
@@ -111,21 +119,17 @@ func (s *Service) ServerLog(ctx context.Context, userID, logID string) (ServerLo
 		Join("JOIN nodes AS n ON n.id = l.node_id").
 		Where("l.id = ?", logID).
 		Scan(ctx)
-	notFound := fault.NotFound("server log", logID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ServerLog{}, notFound
+		return LogChange{}, fault.NotFound("server log", logID)
 	}
 	if err != nil {
-		return ServerLog{}, wrap("server log", err)
+		return LogChange{}, wrap("server log", err)
 	}
-	member, err := s.projects.IsMember(ctx, row.ProjectID, userID)
+	v, err := s.viewers(ctx, row.ProjectID)
 	if err != nil {
-		return ServerLog{}, wrap("server log", err)
+		return LogChange{}, wrap("server log", err)
 	}
-	if !member {
-		return ServerLog{}, notFound
-	}
-	return ServerLog{
+	return LogChange{Log: ServerLog{
 		ID:           row.ID,
 		ServerID:     row.ServerID,
 		ServerName:   row.ServerName,
@@ -135,5 +139,5 @@ func (s *Service) ServerLog(ctx context.Context, userID, logID string) (ServerLo
 		Source:       row.Source,
 		Message:      row.Message,
 		CreatedAt:    row.CreatedAt.UTC(),
-	}, nil
+	}, Viewers: v}, nil
 }

@@ -10,8 +10,20 @@
 // concerns. Domains publish events after (or inside) the transaction that
 // made the change and decide the audience (a node's audience is its
 // project's members). The API layer loads the object when it streams the
-// event, so a subscriber always gets the object as it is now and as that
-// user may see it.
+// event, after the change committed, so a subscriber gets the object as the
+// change left it (or later) and as that user may see it then.
+//
+// # Deliveries and shared loads
+//
+// A subscription hands out each event as a Delivery, and every subscription
+// of a hub that gets one event gets the same Delivery. Shared lets their
+// readers share the work the event causes: the first reader to come to the
+// event loads the object (and who may see it), the others use that load.
+// A change to an object costs its loads once per replica, however many
+// subscribers it has; each reader then only decides what its user may see
+// of the shared value. On PostgreSQL, where a large audience is split over
+// several notifications, each event carries an identity on the wire, so the
+// parts of one event are still one delivery.
 //
 // # Fan-out
 //

@@ -92,11 +92,11 @@ func delivered(e notify.Event) notify.Event {
 func next(t testing.TB, sub *notify.Subscription) notify.Event {
 	t.Helper()
 	select {
-	case e, ok := <-sub.Events():
+	case d, ok := <-sub.Events():
 		if !ok {
 			t.Fatalf("subscription ended (%v), want an event", sub.Err())
 		}
-		return e
+		return d.Event
 	case <-time.After(waitTimeout):
 		t.Fatalf("no event within %s", waitTimeout)
 		return notify.Event{}
@@ -133,11 +133,11 @@ func drain(t testing.TB, sub *notify.Subscription) []notify.Event {
 	timeout := time.After(waitTimeout)
 	for {
 		select {
-		case e, ok := <-sub.Events():
+		case d, ok := <-sub.Events():
 			if !ok {
 				return got
 			}
-			got = append(got, e)
+			got = append(got, d.Event)
 		case <-timeout:
 			t.Fatalf("subscription still open after %s", waitTimeout)
 		}

@@ -2,11 +2,14 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
@@ -60,6 +63,11 @@ type Hub struct {
 	log *slog.Logger
 	// channel is the PostgreSQL notification channel; empty on SQLite.
 	channel string
+	// idPrefix and seq make the identities of the events this hub sends
+	// through PostgreSQL: idPrefix is random, so that no two hubs (replicas)
+	// make the same one.
+	idPrefix string
+	seq      atomic.Uint64
 
 	mu    sync.RWMutex
 	state state
@@ -103,6 +111,7 @@ func New(ctx context.Context, db *store.DB, cfg Config) (*Hub, error) {
 			return nil, err
 		}
 		h.channel = ch
+		h.idPrefix = rand.Text()[:16] + "."
 	}
 	return h, nil
 }
@@ -180,7 +189,7 @@ func (h *Hub) Subscribe(ctx context.Context, userID string) (*Subscription, erro
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("notify: subscribe: %w", err)
 	}
-	s := &Subscription{hub: h, userID: userID, ch: make(chan Event, h.cfg.Buffer)}
+	s := &Subscription{hub: h, userID: userID, ch: make(chan Delivery, h.cfg.Buffer)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch h.state {
@@ -217,16 +226,23 @@ func (h *Hub) Publish(ctx context.Context, events ...Event) error {
 		return err
 	}
 	if h.channel == "" {
-		h.deliver(evs)
+		h.deliver(deliveries(evs))
 		return nil
 	}
 	return h.notify(ctx, h.db.DB, evs)
 }
 
 // notify sends events on the PostgreSQL channel through conn, in one
-// statement: atomically, and when conn is a transaction, at its commit.
+// statement: atomically, and when conn is a transaction, at its commit. Each
+// event gets an identity, which every part of an event split over several
+// payloads carries, so that the listeners hand the parts out as one
+// delivery (see receive).
 func (h *Hub) notify(ctx context.Context, conn bun.IConn, events []Event) error {
-	payloads := encodePayloads(events)
+	ids := make([]string, len(events))
+	for i := range ids {
+		ids[i] = h.idPrefix + strconv.FormatUint(h.seq.Add(1), 36)
+	}
+	payloads := encodePayloads(events, ids)
 	if _, err := conn.ExecContext(ctx, "SELECT pg_notify(?, p) FROM unnest(?::text[]) AS p",
 		h.channel, pgdialect.Array(payloads)); err != nil {
 		return fmt.Errorf("notify: pg_notify: %w", err)
@@ -234,16 +250,26 @@ func (h *Hub) notify(ctx context.Context, conn bun.IConn, events []Event) error 
 	return nil
 }
 
-// deliver hands normalized events to the open subscriptions of their
-// audiences, without blocking: a subscription whose buffer is full ends with
-// ErrLagged and is dropped.
-func (h *Hub) deliver(events []Event) {
+// deliveries wraps each of events in a delivery of its own.
+func deliveries(events []Event) []Delivery {
+	out := make([]Delivery, len(events))
+	for i, e := range events {
+		out[i] = newDelivery(e)
+	}
+	return out
+}
+
+// deliver hands deliveries of normalized events to the open subscriptions
+// of their audiences, without blocking: a subscription whose buffer is full
+// ends with ErrLagged and is dropped. Every subscription gets the same
+// delivery of an event, its Audience left out.
+func (h *Hub) deliver(ds []Delivery) {
 	var lagged []*Subscription
 	h.mu.RLock()
-	for _, e := range events {
-		out := e
+	for _, d := range ds {
+		out := d
 		out.Audience = nil
-		for _, u := range e.Audience {
+		for _, u := range d.Audience {
 			for s := range h.subs[u] {
 				if !s.send(out) {
 					lagged = append(lagged, s)

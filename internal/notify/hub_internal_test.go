@@ -49,7 +49,7 @@ func TestEndedSubscriptionsAreForgotten(t *testing.T) {
 	}
 
 	lagging, _ := h.Subscribe(t.Context(), "alice")
-	h.deliver([]Event{{Kind: KindNode, ID: "1", Audience: []string{"alice"}}, {Kind: KindNode, ID: "2", Audience: []string{"alice"}}})
+	h.deliver(deliveries([]Event{{Kind: KindNode, ID: "1", Audience: []string{"alice"}}, {Kind: KindNode, ID: "2", Audience: []string{"alice"}}}))
 	if n := h.open(); n != 0 || lagging.Err() == nil {
 		t.Fatalf("%d subscriptions after one lagged (Err %v), want 0", n, lagging.Err())
 	}

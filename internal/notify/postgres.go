@@ -116,18 +116,38 @@ func (h *Hub) listen(ctx context.Context, conn *pgx.Conn) {
 
 // receive hands out the events of each notification on conn until the
 // connection fails or ctx is cancelled.
+//
+// The parts of an event split over several payloads arrive one after the
+// other: one statement sends them, and PostgreSQL queues the notifications
+// of one transaction together at its commit. So receive hands each part out
+// in the same delivery as the part before it when both carry the same
+// identity, and every subscriber of the event shares one delivery (and its
+// loads), however large the audience.
 func (h *Hub) receive(ctx context.Context, conn *pgx.Conn) error {
+	// lastID and lastLoads are the identity and the loads of the event
+	// handed out last.
+	var lastLoads *loads
+	lastID := ""
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		events, err := decodePayload(n.Payload)
+		events, ids, err := decodePayload(n.Payload)
 		if err != nil {
 			h.log.Error("notify: dropped a notification gpcore cannot read", "channel", h.channel, "error", err, "sender_pid", n.PID)
 			continue
 		}
-		h.deliver(events)
+		ds := make([]Delivery, len(events))
+		for i, e := range events {
+			if ids[i] != "" && ids[i] == lastID {
+				ds[i] = Delivery{Event: e, loads: lastLoads}
+			} else {
+				ds[i] = newDelivery(e)
+			}
+			lastLoads, lastID = ds[i].loads, ids[i]
+		}
+		h.deliver(ds)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 const HeartbeatInterval = 5 * time.Second
 
 // Stream runs the loop of a notification stream handler: it calls event for
-// each event sub delivers and heartbeat for each tick of beats, one call at a
+// each delivery sub hands out and heartbeat for each tick of beats, one call at a
 // time, until the stream ends. A handler passes the channel of a
 // time.NewTicker(HeartbeatInterval); a test passes a channel it sends on, so
 // it gets heartbeats when it wants them and never sleeps.
@@ -21,17 +21,17 @@ const HeartbeatInterval = 5 * time.Second
 // ErrStopped), for the handler to end the stream with; and the error of event
 // or heartbeat when one fails, at once.
 func Stream(ctx context.Context, sub *Subscription, beats <-chan time.Time,
-	event func(Event) error, heartbeat func(time.Time) error,
+	event func(Delivery) error, heartbeat func(time.Time) error,
 ) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case e, ok := <-sub.Events():
+		case d, ok := <-sub.Events():
 			if !ok {
 				return sub.Err()
 			}
-			if err := event(e); err != nil {
+			if err := event(d); err != nil {
 				return err
 			}
 		case t := <-beats:

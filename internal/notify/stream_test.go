@@ -25,8 +25,8 @@ func runStream(ctx context.Context, sub *notify.Subscription, beats <-chan time.
 	s := streamed{sent: make(chan string, 16), done: make(chan error, 1)}
 	go func() {
 		s.done <- notify.Stream(ctx, sub, beats,
-			func(e notify.Event) error {
-				s.sent <- "event " + e.ID
+			func(d notify.Delivery) error {
+				s.sent <- "event " + d.ID
 				return failWith
 			},
 			func(t time.Time) error {

@@ -10,7 +10,7 @@ import (
 type Subscription struct {
 	hub    *Hub
 	userID string
-	ch     chan Event
+	ch     chan Delivery
 
 	mu    sync.Mutex
 	ended bool
@@ -19,10 +19,11 @@ type Subscription struct {
 	stopWatch func() bool
 }
 
-// Events returns the channel the events arrive on, in the order they were
-// published (for events published by one goroutine, or in one transaction).
-// It is closed when the subscription ends, after the events still buffered.
-func (s *Subscription) Events() <-chan Event { return s.ch }
+// Events returns the channel the events arrive on, as deliveries, in the
+// order they were published (for events published by one goroutine, or in
+// one transaction). It is closed when the subscription ends, after the
+// events still buffered.
+func (s *Subscription) Events() <-chan Delivery { return s.ch }
 
 // Err says why the subscription ended: nil while it is open and after the
 // subscriber ended it (Close, or the context given to Subscribe was done); an
@@ -61,17 +62,17 @@ func (s *Subscription) endLocked(err error) {
 	}
 }
 
-// send offers e to s without waiting. It reports false when s's buffer was
+// send offers d to s without waiting. It reports false when s's buffer was
 // full: s has then ended with ErrLagged and the caller removes it from the
 // hub. An ended s takes nothing and reports true.
-func (s *Subscription) send(e Event) bool {
+func (s *Subscription) send(d Delivery) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
 		return true
 	}
 	select {
-	case s.ch <- e:
+	case s.ch <- d:
 		return true
 	default:
 		s.endLocked(fmt.Errorf("%w: %d events waited unread", ErrLagged, cap(s.ch)))

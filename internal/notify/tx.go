@@ -39,7 +39,7 @@ func (h *Hub) InTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) 
 		return err
 	}
 	if len(queued) > 0 {
-		h.deliver(queued)
+		h.deliver(deliveries(queued))
 	}
 	return nil
 }

@@ -12,12 +12,14 @@ const maxPayload = 7999
 
 // wireVersion is the version of the payload format below. A replica that
 // gets a payload of another version (from a newer or older gpcore during a
-// rolling upgrade) logs it and drops it.
+// rolling upgrade) logs it and drops it. The event identity ("i") came later
+// within version 1: a replica that does not know it ignores it, and one
+// that gets an event without it shares nothing across the event's parts.
 const wireVersion = 1
 
 // envelope is one notification payload: a batch of events.
 //
-//	{"v":1,"e":[{"k":"node","id":"…","p":"…","u":["…","…"]}]}
+//	{"v":1,"e":[{"k":"node","i":"…","id":"…","p":"…","u":["…","…"]}]}
 type envelope struct {
 	V int         `json:"v"`
 	E []wireEvent `json:"e"`
@@ -25,9 +27,12 @@ type envelope struct {
 
 // wireEvent is an Event in a payload. An event whose audience does not fit
 // in one payload is sent as several wireEvents, each with part of the
-// audience.
+// audience and all with the event's identity.
 type wireEvent struct {
-	Kind      Kind     `json:"k"`
+	Kind Kind `json:"k"`
+	// Identity tells the parts of one published event from those of
+	// another: unique per event, the same in each of its parts.
+	Identity  string   `json:"i,omitempty"`
 	ID        string   `json:"id"`
 	ProjectID string   `json:"p,omitempty"`
 	Audience  []string `json:"u"`
@@ -42,13 +47,14 @@ const (
 // payloadOpen begins every payload.
 var payloadOpen = `{"v":` + strconv.Itoa(wireVersion) + `,"e":[`
 
-// encodePayloads packs normalized events into as few payloads as it can,
-// each shorter than maxPayload bytes, in order. An event whose audience is too
-// large for one payload is split over several, each user in exactly one.
-func encodePayloads(events []Event) []string {
+// encodePayloads packs normalized events, with their identities ids (one
+// per event), into as few payloads as it can, each shorter than maxPayload
+// bytes, in order. An event whose audience is too large for one payload is
+// split over several, each user in exactly one; the parts are consecutive.
+func encodePayloads(events []Event, ids []string) []string {
 	var p packer
-	for _, e := range events {
-		head := eventHead(e)
+	for i, e := range events {
+		head := eventHead(e, ids[i])
 		for _, u := range e.Audience {
 			p.add(head, jsonString(u))
 		}
@@ -57,10 +63,15 @@ func encodePayloads(events []Event) []string {
 	return p.finish()
 }
 
-// eventHead is the JSON of e up to the opening bracket of its audience.
-func eventHead(e Event) []byte {
+// eventHead is the JSON of e, whose identity is id, up to the opening
+// bracket of its audience.
+func eventHead(e Event, id string) []byte {
 	head := []byte(`{"k":`)
 	head = append(head, jsonString(string(e.Kind))...)
+	if id != "" {
+		head = append(head, `,"i":`...)
+		head = append(head, jsonString(id)...)
+	}
 	head = append(head, `,"id":`...)
 	head = append(head, jsonString(e.ID)...)
 	if e.ProjectID != "" {
@@ -148,22 +159,23 @@ func (p *packer) finish() []string {
 }
 
 // decodePayload reads one payload back into events, each with its part of
-// the audience.
-func decodePayload(payload string) ([]Event, error) {
+// the audience, and their identities (empty for an event sent without one).
+func decodePayload(payload string) (events []Event, ids []string, err error) {
 	var env envelope
 	if err := json.Unmarshal([]byte(payload), &env); err != nil {
-		return nil, fmt.Errorf("decode payload: %w", err)
+		return nil, nil, fmt.Errorf("decode payload: %w", err)
 	}
 	if env.V != wireVersion {
-		return nil, fmt.Errorf("payload version %d, want %d", env.V, wireVersion)
+		return nil, nil, fmt.Errorf("payload version %d, want %d", env.V, wireVersion)
 	}
-	events := make([]Event, len(env.E))
+	events = make([]Event, len(env.E))
+	ids = make([]string, len(env.E))
 	for i, w := range env.E {
-		e := Event(w)
+		e := Event{Kind: w.Kind, ID: w.ID, ProjectID: w.ProjectID, Audience: w.Audience}
 		if err := e.check(); err != nil {
-			return nil, fmt.Errorf("payload event %d: %w", i, err)
+			return nil, nil, fmt.Errorf("payload event %d: %w", i, err)
 		}
-		events[i] = e
+		events[i], ids[i] = e, w.Identity
 	}
-	return events, nil
+	return events, ids, nil
 }

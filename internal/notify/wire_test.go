@@ -22,15 +22,22 @@ func pairs(events []Event) map[string][]Event {
 	return out
 }
 
-// roundTrip encodes events, checks every payload against PostgreSQL's limit
-// and decodes them all again.
+// roundTrip encodes events, event i with the identity "event-i", checks
+// every payload against PostgreSQL's limit and decodes them all again,
+// checking that each part carries its event's identity.
 func roundTrip(t *testing.T, events []Event) ([]string, []Event) {
 	t.Helper()
 	evs, err := normalize(events)
 	if err != nil {
 		t.Fatalf("normalize: %v", err)
 	}
-	payloads := encodePayloads(evs)
+	ids := make([]string, len(evs))
+	idOf := map[string]string{}
+	for i, e := range evs {
+		ids[i] = fmt.Sprint("event-", i)
+		idOf[e.ID] = ids[i]
+	}
+	payloads := encodePayloads(evs, ids)
 	var back []Event
 	for i, p := range payloads {
 		if len(p) > maxPayload {
@@ -39,9 +46,14 @@ func roundTrip(t *testing.T, events []Event) ([]string, []Event) {
 		if !json.Valid([]byte(p)) {
 			t.Fatalf("payload %d is not JSON: %s", i, p)
 		}
-		got, err := decodePayload(p)
+		got, gotIDs, err := decodePayload(p)
 		if err != nil {
 			t.Fatalf("decode payload %d: %v", i, err)
+		}
+		for j, e := range got {
+			if gotIDs[j] != idOf[e.ID] {
+				t.Fatalf("payload %d: a part of event %q has the identity %q, want %q", i, e.ID, gotIDs[j], idOf[e.ID])
+			}
 		}
 		back = append(back, got...)
 	}
@@ -108,6 +120,19 @@ func TestEncodeWorstCaseIDs(t *testing.T) {
 	})
 }
 
+// TestDecodeWithoutIdentity: a payload from a replica that sends no event
+// identities still decodes, its events without one.
+func TestDecodeWithoutIdentity(t *testing.T) {
+	events, ids, err := decodePayload(`{"v":1,"e":[{"k":"node","id":"n","p":"p","u":["a","b"]}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Event{{Kind: KindNode, ID: "n", ProjectID: "p", Audience: []string{"a", "b"}}}
+	if !reflect.DeepEqual(events, want) || !reflect.DeepEqual(ids, []string{""}) {
+		t.Fatalf("decoded %+v with identities %q, want %+v without", events, ids, want)
+	}
+}
+
 func TestDecodeRefusesForeignPayloads(t *testing.T) {
 	for _, p := range []string{
 		`not json`,
@@ -117,7 +142,7 @@ func TestDecodeRefusesForeignPayloads(t *testing.T) {
 		`{"v":1,"e":[{"k":"node","id":"","u":["a"]}]}`,
 		`{"v":1,"e":[{"k":"node","id":"n","u":[""]}]}`,
 	} {
-		if events, err := decodePayload(p); err == nil {
+		if events, _, err := decodePayload(p); err == nil {
 			t.Errorf("decodePayload(%s) = %+v, want an error", p, events)
 		}
 	}

@@ -110,9 +110,10 @@ func requireOwner(ctx context.Context, db bun.IDB, projectID, userID, action str
 }
 
 // ensureDefault gives userID a default project if they have none and belong
-// to any: their oldest confirmed membership. The caller holds the user's lock
+// to any: their oldest confirmed membership, which ch records as changed
+// (its member list shows the flag). The caller holds the user's lock
 // (lockUsers).
-func ensureDefault(ctx context.Context, tx bun.Tx, userID string, now time.Time) error {
+func ensureDefault(ctx context.Context, tx bun.Tx, ch *changes, userID string, now time.Time) error {
 	n, err := tx.NewSelect().Model((*memberRow)(nil)).
 		Where("user_id = ?", userID).Where("is_default").
 		Count(ctx)
@@ -139,6 +140,7 @@ func ensureDefault(ctx context.Context, tx bun.Tx, userID string, now time.Time)
 		Exec(ctx); err != nil {
 		return fmt.Errorf("set default project of user %s: %w", userID, err)
 	}
+	ch.project(projectID)
 	return nil
 }
 

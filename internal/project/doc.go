@@ -46,6 +46,19 @@
 // Every state change writes a project log entry (who and what) in the same
 // transaction; Delete does not, since the log goes with the project.
 //
+// # Notifications
+//
+// Every state change also publishes, in the same transaction
+// (notify.Hub.PublishTx), a notify.KindProject event for each project whose
+// GetProject answer it changed, to the project's confirmed members as the
+// change leaves them and to the users it concerns besides: the invitee of an
+// invite; whoever lost the project (they left, were removed, rejected or
+// lost their invite, or the project was deleted). A member list shows who
+// has the project as default, so moving a default flag (ChangeDefault, or a
+// new default after a removal or a deletion) changes the project it leaves
+// and the one it goes to. UserAudience names who hears of a change to an
+// account.
+//
 // # Concurrency
 //
 // The database has the last word: primary keys, foreign keys, checks and the

@@ -30,7 +30,7 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 		return Member{}, err
 	}
 	var out Member
-	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
 			return err
 		}
@@ -81,8 +81,10 @@ func (s *Service) Invite(ctx context.Context, userID, projectID, identifier stri
 			}
 			return fmt.Errorf("insert member: %w", err)
 		}
+		// The member list changed; a person invited hears of it too.
+		ch.project(projectID, invitee.ID)
 		if row.Confirmed {
-			if err := ensureDefault(ctx, tx, invitee.ID, now); err != nil {
+			if err := ensureDefault(ctx, tx, ch, invitee.ID, now); err != nil {
 				return err
 			}
 			if err := tx.NewSelect().Model(&row).WherePK().Scan(ctx); err != nil {
@@ -138,7 +140,7 @@ func userLookup(identifier string) (where string, arg any, err error) {
 // NotFound when there is no such invite (nor project), FailedPrecondition
 // when the user is a member already.
 func (s *Service) Join(ctx context.Context, userID, projectID string, accept bool) error {
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
 			return err
 		}
@@ -155,6 +157,8 @@ func (s *Service) Join(ctx context.Context, userID, projectID string, accept boo
 		if m.Confirmed {
 			return fault.Precondition("you are a member of the project already")
 		}
+		// The member list changes, for the members and for the invitee.
+		ch.project(projectID, userID)
 		if !accept {
 			if _, err := tx.NewDelete().Model(&m).WherePK().Exec(ctx); err != nil {
 				return fmt.Errorf("delete invite: %w", err)
@@ -168,7 +172,7 @@ func (s *Service) Join(ctx context.Context, userID, projectID string, accept boo
 			Exec(ctx); err != nil {
 			return fmt.Errorf("accept invite: %w", err)
 		}
-		if err := ensureDefault(ctx, tx, userID, now); err != nil {
+		if err := ensureDefault(ctx, tx, ch, userID, now); err != nil {
 			return err
 		}
 		return s.log(ctx, tx, projectID, userID, "joined the project")
@@ -181,7 +185,7 @@ func (s *Service) Join(ctx context.Context, userID, projectID string, accept boo
 // FailedPrecondition when it is the user's default project or the user is its
 // last owner.
 func (s *Service) Leave(ctx context.Context, userID, projectID string) error {
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
 			return err
 		}
@@ -209,6 +213,7 @@ func (s *Service) Leave(ctx context.Context, userID, projectID string) error {
 		if _, err := tx.NewDelete().Model(&m).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("delete membership: %w", err)
 		}
+		ch.project(projectID, userID) // the leaver loses it
 		return s.log(ctx, tx, projectID, userID, "left the project")
 	})
 	return wrap("leave", err)
@@ -222,7 +227,7 @@ func (s *Service) Leave(ctx context.Context, userID, projectID string) error {
 // invitee; PermissionDenied for a member who is not the OWNER;
 // FailedPrecondition for removing yourself or an owner.
 func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID string) error {
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
 			return err
 		}
@@ -257,8 +262,9 @@ func (s *Service) RemoveMember(ctx context.Context, userID, projectID, memberID 
 		if _, err := tx.NewDelete().Model(&m).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("delete membership: %w", err)
 		}
+		ch.project(projectID, memberID) // the member or invitee loses it
 		if m.IsDefault {
-			if err := ensureDefault(ctx, tx, memberID, s.now()); err != nil {
+			if err := ensureDefault(ctx, tx, ch, memberID, s.now()); err != nil {
 				return err
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/gpcore/gpcore/internal/fault"
+	"github.com/gpcore/gpcore/internal/notify"
 	"github.com/gpcore/gpcore/internal/pagination"
 	"github.com/gpcore/gpcore/internal/store"
 )
@@ -29,6 +30,10 @@ type Config struct {
 	// Billing answers for billing profiles, payment methods and
 	// subscriptions (NoBilling if nil).
 	Billing BillingState
+	// Hub carries the change notifications: every transaction that changes
+	// a project publishes to it (notify.KindProject). Nil publishes
+	// nothing, for tools and tests without subscribers.
+	Hub *notify.Hub
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }
@@ -106,7 +111,7 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Pr
 		CreatedAt:        now,
 		UpdatedAt:        now,
 	}
-	err = s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if err := lockUsers(ctx, tx, userID); err != nil {
 			return err
 		}
@@ -123,7 +128,8 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Pr
 		if _, err := tx.NewInsert().Model(&owner).Exec(ctx); err != nil {
 			return fmt.Errorf("insert owner: %w", err)
 		}
-		if err := ensureDefault(ctx, tx, userID, now); err != nil {
+		ch.project(row.ID)
+		if err := ensureDefault(ctx, tx, ch, userID, now); err != nil {
 			return err
 		}
 		return s.log(ctx, tx, row.ID, userID, fmt.Sprintf("created the project %q", name))
@@ -224,6 +230,41 @@ func (s *Service) Get(ctx context.Context, userID, projectID string) (Project, e
 	return s.load(ctx, s.db.DB, projectID)
 }
 
+// Changed returns a project for a change notification: as its members see
+// it, to be shown to whoever may see it now (Project.Member says who that
+// is: its confirmed members, and its invitees what an invite shows), so that
+// one read serves every subscriber. It checks no caller; a project that is
+// gone is fault.NotFound.
+func (s *Service) Changed(ctx context.Context, projectID string) (Project, error) {
+	return s.load(ctx, s.db.DB, projectID)
+}
+
+// Currency returns the currency of the project projectID, fault.NotFound
+// if there is none. It checks no caller: it is for reads made once for all
+// who may see them, such as the node domain's change notifications.
+func (s *Service) Currency(ctx context.Context, projectID string) (Currency, error) {
+	var cur string
+	err := s.db.NewSelect().Model((*projectRow)(nil)).Column("currency").Where("id = ?", projectID).Scan(ctx, &cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errProjectNotFound(projectID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("project: currency of %s: %w", projectID, err)
+	}
+	return Currency(cur), nil
+}
+
+// Member returns userID's membership of p, confirmed or a pending invite;
+// ok is false when userID is neither.
+func (p Project) Member(userID string) (Member, bool) {
+	for _, m := range p.Members {
+		if m.User.ID == userID {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
 // IsMember reports whether userID is a confirmed member of projectID; a
 // pending invite does not count. Other domains ask it before they show or
 // change anything that belongs to a project.
@@ -260,8 +301,8 @@ type UpdateInput struct {
 // NotFound naming "credit_card_id" when the project has no billing profile,
 // or its profile no such card that the caller may use.
 func (s *Service) Update(ctx context.Context, userID, projectID string, in UpdateInput) (Project, error) {
-	var changes []string
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	var edits []string
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		row, err := lockProject(ctx, tx, projectID)
 		if err != nil {
 			return err
@@ -275,7 +316,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				return err
 			}
 			if name != row.Name {
-				changes = append(changes, fmt.Sprintf("name from %q to %q", row.Name, name))
+				edits = append(edits, fmt.Sprintf("name from %q to %q", row.Name, name))
 				row.Name, row.NameLower = name, strings.ToLower(name)
 			}
 		}
@@ -285,7 +326,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				return err
 			}
 			if description != row.Description {
-				changes = append(changes, "description")
+				edits = append(edits, "description")
 				row.Description = description
 			}
 		}
@@ -294,7 +335,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				return err
 			}
 			if env := string(*in.Environment); env != row.Environment {
-				changes = append(changes, "environment to "+cmp.Or(env, "unspecified"))
+				edits = append(edits, "environment to "+cmp.Or(env, "unspecified"))
 				row.Environment = env
 			}
 		}
@@ -304,7 +345,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				return err
 			}
 			if avatar != row.AvatarURL {
-				changes = append(changes, "avatar")
+				edits = append(edits, "avatar")
 				row.AvatarURL = avatar
 			}
 		}
@@ -321,7 +362,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 						return err
 					}
 				}
-				changes = append(changes, "billing profile")
+				edits = append(edits, "billing profile")
 				row.BillingProfileID, profileChanged = profileID, true
 			}
 		}
@@ -333,17 +374,18 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 			if change != "" {
 				// The card is billing's to keep; the project's row gets
 				// only its updated_at.
-				changes = append(changes, change)
+				edits = append(edits, change)
 			}
 		}
-		if len(changes) == 0 {
+		if len(edits) == 0 {
 			return nil
 		}
 		row.UpdatedAt = s.now()
 		if _, err := tx.NewUpdate().Model(&row).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("update project: %w", err)
 		}
-		return s.log(ctx, tx, projectID, userID, "changed the "+strings.Join(changes, ", the "))
+		ch.project(projectID)
+		return s.log(ctx, tx, projectID, userID, "changed the "+strings.Join(edits, ", the "))
 	})
 	if err != nil {
 		return Project{}, wrap("update", err)
@@ -384,18 +426,23 @@ func (s *Service) useCard(ctx context.Context, tx bun.Tx, userID, profileID, car
 // any of its members (the caller or another: every user with a project keeps
 // exactly one default) or a DeletionGuard reports something left in it.
 func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
 			return err
 		}
 		if _, err := requireOwner(ctx, tx, projectID, userID, "delete the project"); err != nil {
 			return err
 		}
-		var memberIDs []string
+		var memberIDs, inviteeIDs []string
 		if err := tx.NewSelect().Model((*memberRow)(nil)).Column("user_id").
 			Where("project_id = ?", projectID).Where("confirmed").
 			Scan(ctx, &memberIDs); err != nil {
 			return fmt.Errorf("list members: %w", err)
+		}
+		if err := tx.NewSelect().Model((*memberRow)(nil)).Column("user_id").
+			Where("project_id = ?", projectID).Where("NOT confirmed").
+			Scan(ctx, &inviteeIDs); err != nil {
+			return fmt.Errorf("list invitees: %w", err)
 		}
 		// Lock the members' user rows, so that no default flag moves to
 		// this project (ensureDefault after a removal elsewhere) between the
@@ -422,6 +469,8 @@ func (s *Service) Delete(ctx context.Context, userID, projectID string) error {
 		if _, err := tx.NewDelete().Model((*projectRow)(nil)).Where("id = ?", projectID).Exec(ctx); err != nil {
 			return fmt.Errorf("delete project: %w", err)
 		}
+		// Its members and invitees lose it.
+		ch.project(projectID, append(memberIDs, inviteeIDs...)...)
 		return nil
 	})
 	return wrap("delete", err)
@@ -464,7 +513,7 @@ func refuseDefaultOf(ctx context.Context, tx bun.Tx, projectID, userID string) e
 // confirmed member (fault.NotFound otherwise); the flag leaves the previous
 // default project in the same transaction.
 func (s *Service) ChangeDefault(ctx context.Context, userID, projectID string) error {
-	err := s.db.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := s.change(ctx, func(ctx context.Context, tx bun.Tx, ch *changes) error {
 		if _, err := lockProject(ctx, tx, projectID); err != nil {
 			return err
 		}
@@ -478,6 +527,18 @@ func (s *Service) ChangeDefault(ctx context.Context, userID, projectID string) e
 		if m.IsDefault {
 			return nil
 		}
+		// Both projects change: their member lists show who has them as
+		// default.
+		var previous []string
+		if err := tx.NewSelect().Model((*memberRow)(nil)).Column("project_id").
+			Where("user_id = ?", userID).Where("is_default").
+			Scan(ctx, &previous); err != nil {
+			return fmt.Errorf("read default: %w", err)
+		}
+		for _, id := range previous {
+			ch.project(id)
+		}
+		ch.project(projectID)
 		now := s.now()
 		// Clear first: the one-default index is checked row by row.
 		if _, err := tx.NewUpdate().Model((*memberRow)(nil)).

@@ -3,6 +3,7 @@ package cloudv1
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -15,15 +16,25 @@ import (
 	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/node"
 	"github.com/gpcore/gpcore/internal/notify"
+	"github.com/gpcore/gpcore/internal/project"
 )
 
 // SubscribeNotifications streams the changes of the users, projects, nodes
-// and server logs the caller is associated with, each object as it is when
-// sent and as the caller may see it, and a heartbeat every
-// notify.HeartbeatInterval, the first one at once (so a client knows it is
-// subscribed). It ends cleanly when the client goes away. A subscriber that
-// fell behind, or whose replica stops, gets an error telling it to
-// subscribe again (Aborted, Unavailable), having perhaps missed changes.
+// and server logs the caller is associated with, each object as the change
+// left it (or later) and as the caller may see it then, and a heartbeat
+// every notify.HeartbeatInterval, the first one at once (so a client knows
+// it is subscribed). The caller's own account comes whole, a fellow
+// member's as member lists show it; a project to an invitee as the invite
+// shows it, and to someone who just lost it (or whose project was deleted)
+// as its id alone (projectNotes). It ends cleanly when the client goes
+// away. A subscriber that fell behind, or whose replica stops, gets an
+// error telling it to subscribe again (Aborted, Unavailable), having
+// perhaps missed changes.
+//
+// The object an event names is loaded once per replica and event, for all
+// the subscribers that get it (notify.Shared), with who may see it, read
+// after the object; each stream then only picks what its caller may see of
+// that load. The messages are shared too, and never changed once built.
 func (h *Handler) SubscribeNotifications(ctx context.Context, _ *connect.Request[cloudv1.SubscribeNotificationsRequest], stream *connect.ServerStream[cloudv1.SubscribeNotificationsResponse]) error {
 	callerID := interceptor.CallerID(ctx)
 	sub, err := h.hub.Subscribe(ctx, callerID)
@@ -42,8 +53,8 @@ func (h *Handler) SubscribeNotifications(ctx context.Context, _ *connect.Request
 	}
 	ticker := time.NewTicker(notify.HeartbeatInterval)
 	defer ticker.Stop()
-	err = notify.Stream(ctx, sub, ticker.C, func(e notify.Event) error {
-		n, err := h.notification(ctx, callerID, e)
+	err = notify.Stream(ctx, sub, ticker.C, func(d notify.Delivery) error {
+		n, err := h.notification(ctx, callerID, d)
 		if err != nil || n == nil {
 			return err
 		}
@@ -73,53 +84,152 @@ func streamEnd(err error) error {
 	return err
 }
 
-// notification loads the object an event names as callerID may see it now;
-// nil when the caller may not see it (any more).
-func (h *Handler) notification(ctx context.Context, callerID string, e notify.Event) (*cloudv1.Notification, error) {
-	n, err := h.load(ctx, callerID, e)
+// notification is the object an event names as callerID may see it; nil
+// when the caller may not see it (any more).
+func (h *Handler) notification(ctx context.Context, callerID string, d notify.Delivery) (*cloudv1.Notification, error) {
+	var n *cloudv1.Notification
+	var err error
+	switch d.Kind {
+	case notify.KindUser:
+		n, err = h.userNotification(ctx, callerID, d)
+	case notify.KindProject:
+		n, err = h.projectNotification(ctx, callerID, d)
+	case notify.KindNode:
+		n, err = h.nodeNotification(ctx, callerID, d)
+	case notify.KindServerLog:
+		n, err = h.serverLogNotification(ctx, callerID, d)
+	}
 	if fault.KindOf(err) == fault.KindNotFound {
 		return nil, nil
 	}
 	return n, err
 }
 
-func (h *Handler) load(ctx context.Context, callerID string, e notify.Event) (*cloudv1.Notification, error) {
-	switch e.Kind {
-	case notify.KindUser:
-		u, err := h.users.GetUser(ctx, e.ID)
+// userNotes is a changed account as the stream shows it: whole to the
+// account itself, as member lists show it (basicUser) to those who share a
+// project with it, viewers (in id order), and not to anyone else.
+type userNotes struct {
+	own, fellow *cloudv1.Notification
+	viewers     []string
+}
+
+func (h *Handler) userNotification(ctx context.Context, callerID string, d notify.Delivery) (*cloudv1.Notification, error) {
+	notes, err := notify.Shared(ctx, d, "user", func(ctx context.Context) (userNotes, error) {
+		u, err := h.users.GetUser(ctx, d.ID)
 		if err != nil {
-			return nil, err
+			return userNotes{}, err
 		}
-		user := apiconv.User(u)
-		if e.ID != callerID { // a fellow member: what members see of each other
-			b := apiconv.BasicUser(u)
-			user = &cloudv1.User{Id: b.Id, Username: b.Username, FullName: b.FullName, Email: b.Email, Type: b.Type, Timezone: b.Timezone}
-		}
-		return &cloudv1.Notification{Message: &cloudv1.Notification_User{User: user}}, nil
-	case notify.KindProject:
-		p, err := h.projects.Get(ctx, callerID, e.ID)
+		viewers, err := h.projects.UserViewers(ctx, d.ID)
 		if err != nil {
-			return nil, err
+			return userNotes{}, err
 		}
-		return &cloudv1.Notification{Message: &cloudv1.Notification_Project{Project: projectMessage(p)}}, nil
-	case notify.KindNode:
-		n, err := h.nodes.GetChanged(ctx, callerID, e.ProjectID, e.ID)
-		if err != nil {
-			return nil, err
-		}
-		return &cloudv1.Notification{Message: &cloudv1.Notification_Node{Node: nodeMessage(n)}}, nil
-	case notify.KindServerLog:
-		l, err := h.nodes.ServerLog(ctx, callerID, e.ID)
-		if err != nil {
-			return nil, err
-		}
-		dc, err := h.catalog.GetDatacenter(ctx, l.DatacenterID)
-		if err != nil {
-			return nil, err
-		}
-		return &cloudv1.Notification{Message: &cloudv1.Notification_ServerLog{ServerLog: serverLog(l, dc)}}, nil
+		b := basicUser(project.User{ID: u.ID, Username: u.Username, FullName: u.FullName, Email: u.Email, Type: u.Type})
+		fellow := &cloudv1.User{Id: b.Id, Username: b.Username, FullName: b.FullName, Email: b.Email, Type: b.Type}
+		return userNotes{
+			own:     &cloudv1.Notification{Message: &cloudv1.Notification_User{User: apiconv.User(u)}},
+			fellow:  &cloudv1.Notification{Message: &cloudv1.Notification_User{User: fellow}},
+			viewers: viewers,
+		}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, nil // a kind this server does not stream
+	if callerID == d.ID {
+		return notes.own, nil
+	}
+	if _, ok := slices.BinarySearch(notes.viewers, callerID); ok {
+		return notes.fellow, nil
+	}
+	return nil, nil
+}
+
+// projectNotes is a changed project as the stream shows it: whole to a
+// confirmed member; to a pending invitee what the invite shows (its
+// BasicProject: id, name and avatar); and to anyone else the event is for,
+// who is told because they lost the project (they left, were removed,
+// rejected or lost their invite, or it was deleted), only its id. The
+// reference's Notification has no way to say that a project is gone, unlike
+// a node's DELETED status, and what became of the project is none of their
+// business any more: a project without a name and with no members, not even
+// them, tells them it is no longer theirs, and GetProject answers NotFound.
+type projectNotes struct {
+	full, invite, gone *cloudv1.Notification
+	// confirmed holds the members and invitees: true for a confirmed
+	// member.
+	confirmed map[string]bool
+}
+
+func (h *Handler) projectNotification(ctx context.Context, callerID string, d notify.Delivery) (*cloudv1.Notification, error) {
+	notes, err := notify.Shared(ctx, d, "project", func(ctx context.Context) (projectNotes, error) {
+		gone := &cloudv1.Notification{Message: &cloudv1.Notification_Project{Project: &cloudv1.Project{Id: d.ID}}}
+		p, err := h.projects.Changed(ctx, d.ID)
+		if fault.KindOf(err) == fault.KindNotFound {
+			return projectNotes{gone: gone}, nil
+		}
+		if err != nil {
+			return projectNotes{}, err
+		}
+		confirmed := make(map[string]bool, len(p.Members))
+		for _, m := range p.Members {
+			confirmed[m.User.ID] = m.Confirmed
+		}
+		invite := &cloudv1.Project{Id: p.ID, Name: p.Name, AvatarUrl: p.AvatarURL}
+		return projectNotes{
+			full:      &cloudv1.Notification{Message: &cloudv1.Notification_Project{Project: projectMessage(p)}},
+			invite:    &cloudv1.Notification{Message: &cloudv1.Notification_Project{Project: invite}},
+			gone:      gone,
+			confirmed: confirmed,
+		}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	confirmed, ok := notes.confirmed[callerID]
+	switch {
+	case ok && confirmed:
+		return notes.full, nil
+	case ok:
+		return notes.invite, nil
+	}
+	return notes.gone, nil
+}
+
+// viewed is a notification for the users who may see it.
+type viewed struct {
+	note *cloudv1.Notification
+	node.Viewers
+}
+
+func (h *Handler) nodeNotification(ctx context.Context, callerID string, d notify.Delivery) (*cloudv1.Notification, error) {
+	v, err := notify.Shared(ctx, d, "node", func(ctx context.Context) (viewed, error) {
+		c, err := h.nodes.Changed(ctx, d.ProjectID, d.ID)
+		if err != nil {
+			return viewed{}, err
+		}
+		return viewed{&cloudv1.Notification{Message: &cloudv1.Notification_Node{Node: nodeMessage(c.Node)}}, c.Viewers}, nil
+	})
+	if err != nil || !v.VisibleTo(callerID) {
+		return nil, err
+	}
+	return v.note, nil
+}
+
+func (h *Handler) serverLogNotification(ctx context.Context, callerID string, d notify.Delivery) (*cloudv1.Notification, error) {
+	v, err := notify.Shared(ctx, d, "server log", func(ctx context.Context) (viewed, error) {
+		c, err := h.nodes.ServerLogChanged(ctx, d.ID)
+		if err != nil {
+			return viewed{}, err
+		}
+		dc, err := h.catalog.GetDatacenter(ctx, c.Log.DatacenterID)
+		if err != nil {
+			return viewed{}, err
+		}
+		return viewed{&cloudv1.Notification{Message: &cloudv1.Notification_ServerLog{ServerLog: serverLog(c.Log, dc)}}, c.Viewers}, nil
+	})
+	if err != nil || !v.VisibleTo(callerID) {
+		return nil, err
+	}
+	return v.note, nil
 }
 
 // serverLog is a server log entry as the API shows it.
