@@ -60,6 +60,10 @@ type Config struct {
 	// LagoURL and LagoAPIKey make Lago the plan catalog; empty means the
 	// built-in catalog.
 	LagoURL, LagoAPIKey string
+	// Currency is the ISO 4217 currency new projects are priced and billed
+	// in, EUR or USD (any case); empty means EUR. A project keeps the
+	// currency it was created with.
+	Currency string
 	// SimStepDelay is how long the simulated hardware stays in each state an
 	// operation passes through (DefaultSimStepDelay is the flag's default);
 	// zero finishes every operation at once, as tests want.
@@ -104,6 +108,14 @@ func (c *Config) validate() error {
 	}
 	if (c.LagoURL == "") != (c.LagoAPIKey == "") {
 		return fmt.Errorf("--lago-url and --lago-api-key: give both or neither")
+	}
+	switch cur := strings.ToUpper(strings.TrimSpace(c.Currency)); cur {
+	case "":
+		c.Currency = "EUR"
+	case "EUR", "USD":
+		c.Currency = cur
+	default:
+		return fmt.Errorf("--currency %q: want EUR or USD, the currencies the API knows", c.Currency)
 	}
 	if c.SMTPURL != "" && c.MailFrom == "" {
 		return fmt.Errorf("--mail-from: required with --smtp-url")

@@ -73,7 +73,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	projects, err := project.New(a.db, project.Config{Billing: bill, DeletionGuards: []project.DeletionGuard{node.DeletionGuard{}, billing.DeletionGuard{}}})
+	projects, err := project.New(a.db, project.Config{Currency: project.Currency(a.cfg.Currency), Billing: bill, DeletionGuards: []project.DeletionGuard{node.DeletionGuard{}, billing.DeletionGuard{}}})
 	if err != nil {
 		return err
 	}
