@@ -40,6 +40,7 @@ func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *pr
 		Hub:          hub,
 		Driver:       sim.New(sim.Config{Durations: simDurations(a.cfg.SimStepDelay)}),
 		PollInterval: simPollInterval(a.cfg.SimStepDelay),
+		Now:          a.cfg.Now,
 	}); err != nil {
 		return nil, err
 	}
@@ -47,13 +48,13 @@ func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *pr
 		return nil, err
 	}
 	queue, err := jobs.New(a.db, jobs.Config{
-		Workers: workers, Logger: a.log, PeriodicJobs: billing.PeriodicJobs(),
+		Workers: workers, Logger: a.log, PeriodicJobs: billing.PeriodicJobs(a.cfg.BillingSweepInterval),
 		JobTimeout: a.cfg.JobTimeout, RescueStuckJobsAfter: a.cfg.JobRescueAfter,
 	})
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := node.New(a.db, node.Config{Catalog: cat, Projects: projects, Keys: keys, Hub: hub, Queue: queue})
+	nodes, err := node.New(a.db, node.Config{Catalog: cat, Projects: projects, Keys: keys, Hub: hub, Queue: queue, Now: a.cfg.Now})
 	if err != nil {
 		return nil, err
 	}

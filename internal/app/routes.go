@@ -52,6 +52,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		PublicURL:  a.cfg.PublicURL,
 		MailQueued: a.relay.Wake,
 		Logger:     a.log,
+		Now:        a.cfg.Now,
 	})
 	if err != nil {
 		return err
@@ -64,6 +65,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		AccessTokenTTL:  a.cfg.AccessTokenTTL,
 		RefreshTokenTTL: a.cfg.RefreshTokenTTL,
 		Logger:          a.log,
+		Now:             a.cfg.Now,
 	})
 	if err != nil {
 		return fmt.Errorf("start token issuer: %w", err)
@@ -73,7 +75,10 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	projects, err := project.New(a.db, project.Config{Currency: project.Currency(a.cfg.Currency), Billing: bill, DeletionGuards: []project.DeletionGuard{node.DeletionGuard{}, billing.DeletionGuard{}}})
+	projects, err := project.New(a.db, project.Config{
+		Currency: project.Currency(a.cfg.Currency), Billing: bill, Now: a.cfg.Now,
+		DeletionGuards: []project.DeletionGuard{node.DeletionGuard{}, billing.DeletionGuard{}},
+	})
 	if err != nil {
 		return err
 	}

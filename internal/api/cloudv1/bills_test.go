@@ -5,19 +5,24 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	cloudv2 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2/cloudv2connect"
+	paymentv1 "github.com/gpcore/gpcore/gen/gpcore/api/payment/v1"
+	typev1 "github.com/gpcore/gpcore/gen/gpcore/type/v1"
 	apicloudv1 "github.com/gpcore/gpcore/internal/api/cloudv1"
 	apicloudv2 "github.com/gpcore/gpcore/internal/api/cloudv2"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
+	"github.com/gpcore/gpcore/internal/app"
 	"github.com/gpcore/gpcore/internal/auth"
 	"github.com/gpcore/gpcore/internal/billing"
 	"github.com/gpcore/gpcore/internal/billing/billingtest"
@@ -267,6 +272,25 @@ func TestMonthOfActivityGivesABill(t *testing.T) {
 	}
 }
 
+// hasRow reports whether a line of text has the cells, in this order.
+func hasRow(text string, cells ...string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		rest, ok := line, true
+		for _, c := range cells {
+			i := strings.Index(rest, c)
+			if i < 0 {
+				ok = false
+				break
+			}
+			rest = rest[i+len(c):]
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 // hasLine reports whether a line of text has label and, after it, value.
 func hasLine(text, label, value string) bool {
 	for _, line := range strings.Split(text, "\n") {
@@ -326,5 +350,224 @@ func TestBillsAreTheOwners(t *testing.T) {
 	}
 	if _, err := s.v1(c.token).DeleteProject(ctx, connect.NewRequest(&cloudv1.DeleteProjectRequest{Id: other.ID})); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// chargeWatcher is the built-in test payment provider, telling each charge
+// it is asked for on a channel and holding it until release is closed: until
+// then the bill is issued and its payment asked for, PENDING.
+type chargeWatcher struct {
+	billing.TestProvider
+	charged chan billing.Charge
+	release chan struct{}
+}
+
+func (w chargeWatcher) Charge(ctx context.Context, c billing.Charge) (billing.ChargeResult, error) {
+	w.charged <- c
+	select {
+	case <-w.release:
+	case <-ctx.Done():
+		return billing.ChargeResult{}, ctx.Err()
+	}
+	return w.TestProvider.Charge(ctx, c)
+}
+
+// TestMonthOfOrderedNodesIsClosedByTheSweepJob runs November 2026 of a
+// customer on a whole server whose clock the test moves: nodes ordered
+// through CreateNode on the simulated hardware (hourly ones, one destroyed
+// in the middle of the month, and a monthly one), then the clock passes the
+// end of the month and the periodic billing sweep job closes it and asks
+// for the payment of its bill, with no call from the test. While the payment
+// provider holds that charge, the bill is read through the API as its owner
+// reads it, with Connect and with gRPC: the list, the details, and the PDF,
+// whose totals, lines and numbers (read back with pdftotext) are the
+// details'. Once in each currency a server can be started with.
+func TestMonthOfOrderedNodesIsClosedByTheSweepJob(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		currency        string
+		hour, month     int64 // BM-S1 in fra1, in the seed
+		net, tax, gross int64
+	}{
+		// 245 + 132 hours and a month: 96.70, and 19 % of it, 18.373, is 18.37.
+		{"EUR", 10, 5900, 377*10 + 5900, 1837, 9670 + 1837},
+		// 377 hours of 0.11 and a month of 65.00: 106.47; 19 % is 20.2293.
+		{"USD", 11, 6500, 377*11 + 6500, 2023, 10647 + 2023},
+	} {
+		t.Run(tc.currency, func(t *testing.T) {
+			t.Parallel()
+			clk := &billingtest.Clock{}
+			clk.Set(berlin(t, "2026-11-02 09:00"))
+			watcher := chargeWatcher{charged: make(chan billing.Charge, 16), release: make(chan struct{})}
+			s := testserver.Start(t, func(c *app.Config) {
+				c.Currency = tc.currency
+				c.Now = clk.Now
+				c.AccessTokenTTL = 24 * 365 * time.Hour // a month passes on the server's clock
+				c.SimStepDelay = 0
+				c.PaymentProvider = watcher
+				c.BillingSweepInterval = 100 * time.Millisecond
+				c.SellerName, c.SellerAddress, c.SellerVATID = "Bare Metal GmbH", `Hauptstraße 1\n60311 Frankfurt am Main`, "DE111111111"
+			})
+			t.Cleanup(func() { close(watcher.release) }) // before the server stops
+			u := s.Register(t)
+			ctx := context.Background()
+			c := s.Cloud(u.Token)
+			if _, err := c.UpdateTimezone(ctx, connect.NewRequest(&cloudv1.UpdateTimezoneRequest{Timezone: "Europe/Berlin"})); err != nil {
+				t.Fatal(err)
+			}
+			company, vatID := "Analytical Engines GmbH", "DE123456789"
+			profile := s.PayingProfile(t, u, &paymentv1.CreateBillingProfileRequest{
+				Name: "Ada Lovelace", Company: &company, VatId: &vatID, CountryCode: "DE",
+				Street: "Königsallee 5", City: "Düsseldorf", Postcode: "40212", BillingEmail: "billing@example.com",
+			})
+			created, err := c.CreateProject(ctx, connect.NewRequest(&cloudv1.CreateProjectRequest{Name: "Web shop", BillingAddressId: profile.GetId()}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := created.Msg.GetProject()
+			f := subscribe(t, c)
+			order := func(at, fqdn string, period cloudv1.BillingPeriod) string {
+				t.Helper()
+				clk.Set(berlin(t, at))
+				req := orderS1(p.GetId(), fqdn)
+				req.BillingPeriod = period
+				res, err := c.CreateNode(ctx, connect.NewRequest(req))
+				if err != nil {
+					t.Fatalf("order %s: %v", fqdn, err)
+				}
+				id := res.Msg.GetNodes()[0].GetId()
+				f.awaitStatus(t, id, cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE)
+				return id
+			}
+			web1 := order("2026-11-10 10:59", "web1.example.com", cloudv1.BillingPeriod_BILLING_PERIOD_HOURLY)
+			order("2026-11-15 08:00", "db1.example.com", cloudv1.BillingPeriod_BILLING_PERIOD_MONTHLY)
+			clk.Set(berlin(t, "2026-11-20 14:30"))
+			retryBusy(t, func() error {
+				_, err := c.DestroyNode(ctx, connect.NewRequest(&cloudv1.DestroyNodeRequest{Id: web1, ProjectId: p.GetId()}))
+				return err
+			})
+			f.await(t, web1, "deletion", func(n *cloudv1.Node) bool {
+				return n.GetBillingPeriod() == cloudv1.BillingPeriod_BILLING_PERIOD_DELETED
+			})
+			order("2026-11-25 12:30", "web2.example.com", cloudv1.BillingPeriod_BILLING_PERIOD_HOURLY)
+			select {
+			case ch := <-watcher.charged:
+				t.Fatalf("a charge before the month ended: %+v", ch)
+			default:
+			}
+
+			// Five minutes into December on the server's clock: the next
+			// sweep closes November and charges its bill.
+			clk.Set(berlin(t, "2026-12-01 00:05"))
+			var charge billing.Charge
+			select {
+			case charge = <-watcher.charged:
+			case <-time.After(time.Minute): // a safety net against a hung test, not a timing assumption
+				t.Fatal("the sweep job charged nothing after the month ended")
+			}
+			if charge.Amount != tc.gross || charge.Currency != catalog.Currency(tc.currency) {
+				t.Fatalf("charge %+v, want %d %s", charge, tc.gross, tc.currency)
+			}
+
+			for _, wire := range cloudProtocols {
+				t.Run(wire.name, func(t *testing.T) {
+					v1 := s.Cloud(u.Token, wire.opts...)
+					list, err := v1.ListBillingProfileBills(ctx, connect.NewRequest(&cloudv1.ListBillingProfileBillsRequest{Id: profile.GetId()}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(list.Msg.GetBills()) != 1 || list.Msg.GetTotal() != 1 {
+						t.Fatalf("bills %v", list.Msg)
+					}
+					b := list.Msg.GetBills()[0]
+					if b.GetStatus() != cloudv1.BillStatus_BILL_STATUS_PENDING || charge.Description != "Bill "+b.GetNumber() {
+						t.Fatalf("bill %v after charge %+v", b, charge)
+					}
+					details, err := v1.GetBillingProfileBillDetails(ctx, connect.NewRequest(&cloudv1.GetBillingProfileBillDetailsRequest{Id: profile.GetId(), BillId: b.GetId()}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					bill, usage := details.Msg.GetBill(), details.Msg.GetUsage()
+					prices := map[string]*typev1.Price{
+						"Net amount": bill.GetNetPrice(), "VAT 19 %": bill.GetTaxPrice(), "Gross amount": bill.GetGrossPrice(),
+						"Credit": bill.GetCreditPrice(), "Total due": bill.GetTotalPrice(),
+					}
+					for label, want := range map[string]int64{"Net amount": tc.net, "VAT 19 %": tc.tax, "Gross amount": tc.gross, "Credit": 0, "Total due": tc.gross} {
+						if got := prices[label]; got.GetAmount() != want || got.GetCurrency() != tc.currency {
+							t.Errorf("%s: %v, want %d %s", label, got, want, tc.currency)
+						}
+					}
+					if !proto.Equal(bill, b) {
+						t.Errorf("the details' bill %v is not the listed bill %v", bill, b)
+					}
+					// The usage: the hours of web1 and web2 together, and db1's
+					// month.
+					type group struct {
+						period cloudv1.BillingPeriod
+						units  float64
+						total  int64
+						nodes  string
+					}
+					var groups []group
+					for _, g := range usage.GetFlavourUsages() {
+						var nodes []string
+						for _, n := range g.GetNodeUsages() {
+							nodes = append(nodes, n.GetName())
+						}
+						if g.GetFlavour().GetName() != "BM-S1" || g.GetTotal().GetCurrency() != tc.currency {
+							t.Errorf("usage group %v", g)
+						}
+						groups = append(groups, group{g.GetPeriod(), g.GetUnits(), g.GetTotal().GetAmount(), strings.Join(nodes, " ")})
+					}
+					wantGroups := []group{
+						{cloudv1.BillingPeriod_BILLING_PERIOD_HOURLY, 377, 377 * tc.hour, "web1.example.com web2.example.com"},
+						{cloudv1.BillingPeriod_BILLING_PERIOD_MONTHLY, 1, tc.month, "db1.example.com"},
+					}
+					if !slices.Equal(groups, wantGroups) || usage.GetTotal().GetAmount() != tc.net {
+						t.Fatalf("usage %v: groups %v, want %v", usage, groups, wantGroups)
+					}
+
+					pdf, err := v1.GetBillingProfileBillPdf(ctx, connect.NewRequest(&cloudv1.GetBillingProfileBillPdfRequest{Id: profile.GetId(), BillId: b.GetId()}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					text := billingtest.PDFText(t, pdf.Msg.GetPdf().GetBytes())
+					money := func(amount int64) string { return billingtest.Formatted(amount, tc.currency, "DE") }
+					for label, price := range prices {
+						if !hasLine(text, label, money(price.GetAmount())) {
+							t.Errorf("the PDF has no line %q with %q, the details' %v:\n%s", label, money(price.GetAmount()), price, text)
+						}
+					}
+					// One line per node, with the details' units and numbers:
+					// its quantity, its unit price and its amount.
+					for _, l := range []struct {
+						description, quantity string
+						unit, amount          int64
+						span                  string
+					}{
+						{"web1.example.com: BM-S1, hourly", "245 hours", tc.hour, 245 * tc.hour, "10 Nov 2026 10:59 to 20 Nov 2026 14:30"},
+						{"web2.example.com: BM-S1, hourly", "132 hours", tc.hour, 132 * tc.hour, "25 Nov 2026 12:30 to 1 Dec 2026 00:00"},
+						{"db1.example.com: BM-S1, monthly", "1 month", tc.month, tc.month, "15 Nov 2026 08:00 to 15 Dec 2026 08:00"},
+					} {
+						if !hasRow(text, l.description, l.quantity, money(l.unit), money(l.amount)) {
+							t.Errorf("the PDF has no line %q, %s at %s, %s:\n%s", l.description, l.quantity, money(l.unit), money(l.amount), text)
+						}
+						if !strings.Contains(text, "Project Web shop, "+l.span) {
+							t.Errorf("the PDF does not say %s was billed for %s:\n%s", l.description, l.span, text)
+						}
+					}
+					if n := strings.Count(text, ": BM-S1, "); n != 3 {
+						t.Errorf("the PDF has %d node lines, want 3:\n%s", n, text)
+					}
+					for _, want := range []string{"Invoice number: " + b.GetNumber(), "Bare Metal GmbH", "VAT ID: DE111111111",
+						"Analytical Engines GmbH", "VAT ID: DE123456789", "Königsallee 5",
+						"Billing period: 1 November 2026 to 30 November 2026 (Europe/Berlin)"} {
+						if !strings.Contains(text, want) {
+							t.Errorf("the PDF lacks %q:\n%s", want, text)
+						}
+					}
+				})
+			}
+		})
 	}
 }
