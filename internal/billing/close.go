@@ -150,18 +150,15 @@ func (s *Service) closeProfile(ctx context.Context, id string) error {
 		current := monthIndex(cy, cm)
 		cut, _ := current.bounds(loc)
 
-		var projects []struct {
-			ID   string `bun:"id"`
-			Name string `bun:"name"`
-		}
-		if err := tx.NewSelect().TableExpr("projects").Column("id", "name").
+		var projects []billedProject
+		if err := tx.NewSelect().TableExpr("projects").ColumnExpr("id, name, COALESCE(plan_code, '') AS plan_code").
 			Where("billing_profile_id = ?", id).Scan(ctx, &projects); err != nil {
 			return fmt.Errorf("load projects: %w", err)
 		}
 		ids := make([]string, len(projects))
-		names := make(map[string]string, len(projects))
+		byID := make(map[string]billedProject, len(projects))
 		for i, p := range projects {
-			ids[i], names[p.ID] = p.ID, p.Name
+			ids[i], byID[p.ID] = p.ID, p
 		}
 		records, err := usage.Load(ctx, tx, usage.Filter{ProjectIDs: ids, Unbilled: true, Lock: true})
 		if err != nil {
@@ -196,7 +193,7 @@ func (s *Service) closeProfile(ctx context.Context, id string) error {
 				}
 				k := key{r.Currency, label}
 				for _, l := range metering.Lines(r.Node, later(start, from), end) {
-					lines[k] = append(lines[k], lineOf(r, names[r.ProjectID], l))
+					lines[k] = append(lines[k], lineOf(r, byID[r.ProjectID], l))
 				}
 			}
 			billed[r.Currency] = append(billed[r.Currency], r.ID)
@@ -301,7 +298,7 @@ func (s *Service) issue(ctx context.Context, tx bun.Tx, profile Profile, tz stri
 	rows := make([]lineRow, len(lines))
 	for i, l := range lines {
 		rows[i] = lineRow{
-			BillID: row.ID, Position: i + 1, ProjectID: l.ProjectID, ProjectName: l.ProjectName,
+			BillID: row.ID, Position: i + 1, ProjectID: l.ProjectID, ProjectName: l.ProjectName, PlanCode: l.PlanCode,
 			NodeID: l.NodeID, NodeName: l.NodeName, FlavourID: l.FlavourID, FlavourName: l.FlavourName,
 			Kind: string(l.Kind), Period: string(l.Period), UnitType: string(l.UnitType),
 			Units: l.Units, UnitPrice: l.UnitPrice, Amount: l.Amount, StartsAt: l.From, EndsAt: l.To,

@@ -2,8 +2,9 @@
 // profiles, their credit cards (held by a payment provider), the plan codes
 // of profiles, the billing state projects are locked by, the metering of
 // nodes and the monthly bills. It keeps the tables of migrations
-// 00005_billing.sql and 00008_metering_bills.sql (node usage through
-// internal/billing/usage) and reads (never writes) users, user_tags,
+// 00005_billing.sql, 00008_metering_bills.sql (node usage through
+// internal/billing/usage) and 00013_project_plans_credit.sql (but for
+// projects.plan_code), and reads (never writes) users, user_tags,
 // countries, projects, project_members and nodes.
 //
 // # Billing profiles
@@ -41,12 +42,15 @@
 //
 // # Plan codes
 //
-// Every profile has a default plan code, the plan of projects billed to it:
-// a new profile gets its owner's users.default_plan_code, or
+// Every profile has a default plan code, the plan of the projects that get
+// it: a new profile gets its owner's users.default_plan_code, or
 // Config.DefaultPlanCode ("gpcore") when the owner has none. Staff list the
 // codes (always "free" and "gpcore", then the PlanCatalog's: BuiltinPlans,
 // or Lago through internal/billing/lago) and change a profile's code to one
-// of them.
+// of them. A project takes the code of its first profile when it is linked
+// to it (PlanCode, for the project domain) and keeps it; bill lines carry
+// their project's plan, and the invoice prints it. Every plan is billed at
+// the catalog's prices: plans' own prices in Lago are not read.
 //
 // # Metering
 //

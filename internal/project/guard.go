@@ -37,6 +37,10 @@ type BillingState interface {
 	// "billing_address_id" (the API's name for it): NotFound when the profile
 	// does not exist or is not the user's to use.
 	CheckProfile(ctx context.Context, db bun.IDB, userID, profileID string) error
+	// PlanCode returns the plan a project subscribes to when it is first
+	// linked to the billing profile profileID, which CheckProfile has
+	// allowed in the same transaction db: the profile's default plan code.
+	PlanCode(ctx context.Context, db bun.IDB, profileID string) (string, error)
 	// Locks returns the billing lock reasons that hold for the project right
 	// now (LockMissingPaymentProfile, LockMissingSubscription,
 	// LockSubscriptionNotActive), none when billing is in order.
@@ -55,6 +59,11 @@ type NoBilling struct{}
 func (NoBilling) CheckProfile(_ context.Context, _ bun.IDB, _, profileID string) error {
 	return &fault.Error{Kind: fault.KindNotFound, Field: "billing_address_id",
 		Message: fmt.Sprintf("billing profile %q not found", profileID)}
+}
+
+// PlanCode has no plan to give: no billing profile exists.
+func (NoBilling) PlanCode(_ context.Context, _ bun.IDB, profileID string) (string, error) {
+	return "", fault.NotFound("billing profile", profileID)
 }
 
 // Locks reports the missing payment method and subscription.

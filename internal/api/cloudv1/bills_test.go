@@ -2,6 +2,7 @@ package cloudv1_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	cloudv2 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2/cloudv2connect"
 	paymentv1 "github.com/gpcore/gpcore/gen/gpcore/api/payment/v1"
+	"github.com/gpcore/gpcore/gen/gpcore/api/payment/v1/paymentv1connect"
 	typev1 "github.com/gpcore/gpcore/gen/gpcore/type/v1"
 	apicloudv1 "github.com/gpcore/gpcore/internal/api/cloudv1"
 	apicloudv2 "github.com/gpcore/gpcore/internal/api/cloudv2"
@@ -372,6 +374,101 @@ func (w chargeWatcher) Charge(ctx context.Context, c billing.Charge) (billing.Ch
 	return w.TestProvider.Charge(ctx, c)
 }
 
+// monthServer is a whole server whose clock the test moves, with a customer
+// in Berlin billed to a German company's profile with a card: a month of
+// the customer's activity passes in no time, and the periodic billing sweep
+// job (every 100 ms) closes it once the clock has passed its end. Its
+// payment provider holds every charge until release is closed (at the end
+// of the test, before the server stops).
+type monthServer struct {
+	*testserver.Server
+	clock   *billingtest.Clock
+	watcher chargeWatcher
+	user    testserver.User
+	profile *cloudv1.BillingProfile
+}
+
+func startMonthServer(t *testing.T, currency string) *monthServer {
+	t.Helper()
+	clk := &billingtest.Clock{}
+	clk.Set(berlin(t, "2026-11-02 09:00"))
+	watcher := chargeWatcher{charged: make(chan billing.Charge, 16), release: make(chan struct{})}
+	s := testserver.Start(t, func(c *app.Config) {
+		c.Currency = currency
+		c.Now = clk.Now
+		c.AccessTokenTTL = 24 * 365 * time.Hour // a month passes on the server's clock
+		c.SimStepDelay = 0
+		c.PaymentProvider = watcher
+		c.BillingSweepInterval = 100 * time.Millisecond
+		c.SellerName, c.SellerAddress, c.SellerVATID = "Bare Metal GmbH", `Hauptstraße 1\n60311 Frankfurt am Main`, "DE111111111"
+	})
+	t.Cleanup(func() { close(watcher.release) }) // before the server stops
+	u := s.Register(t)
+	if _, err := s.Cloud(u.Token).UpdateTimezone(context.Background(), connect.NewRequest(&cloudv1.UpdateTimezoneRequest{Timezone: "Europe/Berlin"})); err != nil {
+		t.Fatal(err)
+	}
+	company, vatID := "Analytical Engines GmbH", "DE123456789"
+	profile := s.PayingProfile(t, u, &paymentv1.CreateBillingProfileRequest{
+		Name: "Ada Lovelace", Company: &company, VatId: &vatID, CountryCode: "DE",
+		Street: "Königsallee 5", City: "Düsseldorf", Postcode: "40212", BillingEmail: "billing@example.com",
+	})
+	return &monthServer{Server: s, clock: clk, watcher: watcher, user: u, profile: profile}
+}
+
+// project creates the customer's project name, billed to their profile
+// unless unbilled.
+func (m *monthServer) project(t *testing.T, name string, unbilled bool) *cloudv1.Project {
+	t.Helper()
+	req := &cloudv1.CreateProjectRequest{Name: name, BillingAddressId: m.profile.GetId()}
+	if unbilled {
+		req.BillingAddressId = ""
+	}
+	res, err := m.Cloud(m.user.Token).CreateProject(context.Background(), connect.NewRequest(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Msg.GetProject()
+}
+
+// closeNovember moves the clock five minutes into December and returns the
+// charge the sweep job then asks for: the payment of November's bill.
+func (m *monthServer) closeNovember(t *testing.T) billing.Charge {
+	t.Helper()
+	select {
+	case ch := <-m.watcher.charged:
+		t.Fatalf("a charge before the month ended: %+v", ch)
+	default:
+	}
+	m.clock.Set(berlin(t, "2026-12-01 00:05"))
+	select {
+	case ch := <-m.watcher.charged:
+		return ch
+	case <-time.After(time.Minute): // a safety net against a hung test, not a timing assumption
+		t.Fatal("the sweep job charged nothing after the month ended")
+	}
+	return billing.Charge{}
+}
+
+// onlyBill returns the customer's one bill and its PDF's text.
+func (m *monthServer) onlyBill(t *testing.T, opts ...connect.ClientOption) (*cloudv1.Bill, string) {
+	t.Helper()
+	ctx := context.Background()
+	c := m.Cloud(m.user.Token, opts...)
+	list, err := c.ListBillingProfileBills(ctx, connect.NewRequest(&cloudv1.ListBillingProfileBillsRequest{Id: m.profile.GetId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Msg.GetBills()) != 1 || list.Msg.GetTotal() != 1 {
+		t.Fatalf("bills %v", list.Msg)
+	}
+	b := list.Msg.GetBills()[0]
+	pdf, err := c.GetBillingProfileBillPdf(ctx, connect.NewRequest(&cloudv1.GetBillingProfileBillPdfRequest{Id: m.profile.GetId(), BillId: b.GetId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, billingtest.PDFText(t, pdf.Msg.GetPdf().GetBytes())
+}
+
 // TestMonthOfOrderedNodesIsClosedByTheSweepJob runs November 2026 of a
 // customer on a whole server whose clock the test moves: nodes ordered
 // through CreateNode on the simulated hardware (hourly ones, one destroyed
@@ -396,35 +493,11 @@ func TestMonthOfOrderedNodesIsClosedByTheSweepJob(t *testing.T) {
 	} {
 		t.Run(tc.currency, func(t *testing.T) {
 			t.Parallel()
-			clk := &billingtest.Clock{}
-			clk.Set(berlin(t, "2026-11-02 09:00"))
-			watcher := chargeWatcher{charged: make(chan billing.Charge, 16), release: make(chan struct{})}
-			s := testserver.Start(t, func(c *app.Config) {
-				c.Currency = tc.currency
-				c.Now = clk.Now
-				c.AccessTokenTTL = 24 * 365 * time.Hour // a month passes on the server's clock
-				c.SimStepDelay = 0
-				c.PaymentProvider = watcher
-				c.BillingSweepInterval = 100 * time.Millisecond
-				c.SellerName, c.SellerAddress, c.SellerVATID = "Bare Metal GmbH", `Hauptstraße 1\n60311 Frankfurt am Main`, "DE111111111"
-			})
-			t.Cleanup(func() { close(watcher.release) }) // before the server stops
-			u := s.Register(t)
+			s := startMonthServer(t, tc.currency)
+			u, profile, clk := s.user, s.profile, s.clock
 			ctx := context.Background()
 			c := s.Cloud(u.Token)
-			if _, err := c.UpdateTimezone(ctx, connect.NewRequest(&cloudv1.UpdateTimezoneRequest{Timezone: "Europe/Berlin"})); err != nil {
-				t.Fatal(err)
-			}
-			company, vatID := "Analytical Engines GmbH", "DE123456789"
-			profile := s.PayingProfile(t, u, &paymentv1.CreateBillingProfileRequest{
-				Name: "Ada Lovelace", Company: &company, VatId: &vatID, CountryCode: "DE",
-				Street: "Königsallee 5", City: "Düsseldorf", Postcode: "40212", BillingEmail: "billing@example.com",
-			})
-			created, err := c.CreateProject(ctx, connect.NewRequest(&cloudv1.CreateProjectRequest{Name: "Web shop", BillingAddressId: profile.GetId()}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := created.Msg.GetProject()
+			p := s.project(t, "Web shop", false)
 			f := subscribe(t, c)
 			order := func(at, fqdn string, period cloudv1.BillingPeriod) string {
 				t.Helper()
@@ -450,21 +523,10 @@ func TestMonthOfOrderedNodesIsClosedByTheSweepJob(t *testing.T) {
 				return n.GetBillingPeriod() == cloudv1.BillingPeriod_BILLING_PERIOD_DELETED
 			})
 			order("2026-11-25 12:30", "web2.example.com", cloudv1.BillingPeriod_BILLING_PERIOD_HOURLY)
-			select {
-			case ch := <-watcher.charged:
-				t.Fatalf("a charge before the month ended: %+v", ch)
-			default:
-			}
 
 			// Five minutes into December on the server's clock: the next
 			// sweep closes November and charges its bill.
-			clk.Set(berlin(t, "2026-12-01 00:05"))
-			var charge billing.Charge
-			select {
-			case charge = <-watcher.charged:
-			case <-time.After(time.Minute): // a safety net against a hung test, not a timing assumption
-				t.Fatal("the sweep job charged nothing after the month ended")
-			}
+			charge := s.closeNovember(t)
 			if charge.Amount != tc.gross || charge.Currency != catalog.Currency(tc.currency) {
 				t.Fatalf("charge %+v, want %d %s", charge, tc.gross, tc.currency)
 			}
@@ -552,7 +614,7 @@ func TestMonthOfOrderedNodesIsClosedByTheSweepJob(t *testing.T) {
 						if !hasRow(text, l.description, l.quantity, money(l.unit), money(l.amount)) {
 							t.Errorf("the PDF has no line %q, %s at %s, %s:\n%s", l.description, l.quantity, money(l.unit), money(l.amount), text)
 						}
-						if !strings.Contains(text, "Project Web shop, "+l.span) {
+						if !strings.Contains(text, "Project Web shop (plan gpcore), "+l.span) {
 							t.Errorf("the PDF does not say %s was billed for %s:\n%s", l.description, l.span, text)
 						}
 					}
@@ -569,5 +631,57 @@ func TestMonthOfOrderedNodesIsClosedByTheSweepJob(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestDefaultPlanCodeIsThePlanOfNewProjects: a project subscribes to its
+// billing profile's default plan code when it gets the profile (created with
+// it, or linked to it later), and keeps that plan when staff change the
+// default (ChangeDefaultPlanCode "only affects projects created in the
+// future"). The customer sees each project's plan on the invoice.
+func TestDefaultPlanCodeIsThePlanOfNewProjects(t *testing.T) {
+	t.Parallel()
+	s := startMonthServer(t, "EUR")
+	ctx := context.Background()
+	staff := paymentv1connect.NewPaymentServiceClient(testserver.H2CClient(), s.URL, testserver.ClientOptions(s.OperatorToken(t))...)
+	plan := func() string {
+		t.Helper()
+		res, err := staff.GetDefaultPlanCode(ctx, connect.NewRequest(&paymentv1.GetDefaultPlanCodeRequest{BillingProfileId: s.profile.GetId()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Msg.GetPlanCode()
+	}
+	if got := plan(); got != billing.PlanGPCore {
+		t.Fatalf("a new profile's default plan code is %q", got)
+	}
+	shop := s.project(t, "Web shop", false)
+	later := s.project(t, "Later", true) // no billing profile yet: no plan yet
+	if _, err := staff.ChangeDefaultPlanCode(ctx, connect.NewRequest(&paymentv1.ChangeDefaultPlanCodeRequest{
+		BillingProfileId: s.profile.GetId(), PlanCode: billing.PlanFree,
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if got := plan(); got != billing.PlanFree {
+		t.Fatalf("after ChangeDefaultPlanCode: %q", got)
+	}
+	lab := s.project(t, "Partner lab", false)
+	c := s.Cloud(s.user.Token)
+	if _, err := c.UpdateProject(ctx, connect.NewRequest(&cloudv1.UpdateProjectRequest{Id: later.GetId(), BillingAddressId: s.profile.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+
+	s.clock.Set(berlin(t, "2026-11-10 10:00"))
+	for i, p := range []*cloudv1.Project{shop, later, lab} {
+		if _, err := c.CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), fmt.Sprintf("n%d.example.com", i+1)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.closeNovember(t)
+	_, text := s.onlyBill(t)
+	for _, want := range []string{"Project Web shop (plan gpcore), ", "Project Later (plan free), ", "Project Partner lab (plan free), "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the invoice lacks %q:\n%s", want, text)
+		}
 	}
 }
