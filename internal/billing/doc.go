@@ -64,7 +64,8 @@
 // # Bills
 //
 // Sweep, run by the periodic job billing_sweep (AddWorkers, PeriodicJobs)
-// every SweepInterval on whichever replica leads River, closes the billing
+// every SweepInterval (unless told otherwise) on whichever replica leads
+// River, closes the billing
 // periods that have ended: per billing profile and currency, one bill per
 // calendar month with usage, holding every line due in it that no bill
 // holds yet (see closeProfile), numbered from one gapless series
@@ -72,9 +73,8 @@
 // amounts are integer minor units: net is the sum of its lines, tax is net
 // times the profile's tax rate rounded half away from zero once per bill
 // (money.ApplyRate, gpcore's only rounding of money), gross = net + tax, and
-// total = gross - credit. gpcore keeps no credit ledger yet, so credit is 0.
-// A bill is immutable once issued: the buyer and seller it names are copies,
-// and only its payment columns are ever updated.
+// total = gross - credit. A bill is immutable once issued: the buyer and
+// seller it names are copies, and only its payment columns are ever updated.
 //
 // The sweep then charges the bill (ChargePending) to the profile's default
 // card; its status follows the payment provider: PENDING until it answers
@@ -83,6 +83,16 @@
 // once the profile has another default card; until then its projects are
 // locked (SUBSCRIPTION_NOT_ACTIVE). BillPDF renders the invoice
 // (internal/billing/invoice).
+//
+// # Credit
+//
+// Credit is money the operator owes a billing profile, in one currency, in
+// an append-only ledger (billing_credits): GrantCredit adds to it (the
+// operator's gpcore admin credit grant; the API has no call for it), and
+// each bill in that currency takes as much of what is left as its gross
+// amount, recorded in the ledger in the bill's own transaction. A bill the
+// credit pays whole is SUCCEEDED at once and never charged. Credit returns
+// a profile's statement. The credit left on a deleted profile is not used.
 //
 // # Project locks and deletion
 //

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -612,5 +613,28 @@ func TestMigrationGivesLinkedProjectsTheirPlan(t *testing.T) {
 	}
 	if plans["linked"] != (sql.NullString{String: "partner", Valid: true}) || plans["alone"].Valid {
 		t.Fatalf("plans after the migration: %v", plans)
+	}
+}
+
+// TestCheckSchema: a database is this binary's once migrated, and neither
+// before nor when a newer binary has migrated it further.
+func TestCheckSchema(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, storetest.NewConfig(t))
+	if err := db.CheckSchema(t.Context()); err == nil || !strings.Contains(err.Error(), "migrate it first") {
+		t.Fatalf("CheckSchema before Migrate = %v", err)
+	}
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckSchema(t.Context()); err != nil {
+		t.Fatalf("CheckSchema after Migrate = %v", err)
+	}
+	if _, err := db.ExecContext(t.Context(),
+		"INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, TRUE)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckSchema(t.Context()); err == nil || !strings.Contains(err.Error(), "newer than this binary's") {
+		t.Fatalf("CheckSchema of a newer schema = %v", err)
 	}
 }

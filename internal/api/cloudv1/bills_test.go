@@ -382,6 +382,9 @@ func (w chargeWatcher) Charge(ctx context.Context, c billing.Charge) (billing.Ch
 // of the test, before the server stops).
 type monthServer struct {
 	*testserver.Server
+	// storage is the server's database, for the operator's commands
+	// (gpcore admin ...) to open beside it.
+	storage app.Config
 	clock   *billingtest.Clock
 	watcher chargeWatcher
 	user    testserver.User
@@ -393,7 +396,9 @@ func startMonthServer(t *testing.T, currency string) *monthServer {
 	clk := &billingtest.Clock{}
 	clk.Set(berlin(t, "2026-11-02 09:00"))
 	watcher := chargeWatcher{charged: make(chan billing.Charge, 16), release: make(chan struct{})}
+	var storage app.Config
 	s := testserver.Start(t, func(c *app.Config) {
+		storage = app.Config{Database: c.Database, DataDir: c.DataDir, LogLevel: "warn"}
 		c.Currency = currency
 		c.Now = clk.Now
 		c.AccessTokenTTL = 24 * 365 * time.Hour // a month passes on the server's clock
@@ -412,7 +417,7 @@ func startMonthServer(t *testing.T, currency string) *monthServer {
 		Name: "Ada Lovelace", Company: &company, VatId: &vatID, CountryCode: "DE",
 		Street: "Königsallee 5", City: "Düsseldorf", Postcode: "40212", BillingEmail: "billing@example.com",
 	})
-	return &monthServer{Server: s, clock: clk, watcher: watcher, user: u, profile: profile}
+	return &monthServer{Server: s, storage: storage, clock: clk, watcher: watcher, user: u, profile: profile}
 }
 
 // project creates the customer's project name, billed to their profile
@@ -682,6 +687,60 @@ func TestDefaultPlanCodeIsThePlanOfNewProjects(t *testing.T) {
 	for _, want := range []string{"Project Web shop (plan gpcore), ", "Project Later (plan free), ", "Project Partner lab (plan free), "} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the invoice lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestCreditShowsOnTheBill: credit the operator grants a billing profile
+// (gpcore admin credit grant, on the database of the running server) is
+// taken off the profile's next bill: the bill's credit_price, a total that
+// much lower, what is charged, and the invoice's credit line; gpcore admin
+// credit list shows the grant and its use.
+func TestCreditShowsOnTheBill(t *testing.T) {
+	t.Parallel()
+	s := startMonthServer(t, "EUR")
+	ctx := context.Background()
+	var out strings.Builder
+	if err := app.GrantCredit(ctx, s.storage, s.profile.GetId(), "5.00", "eur", "outage of 3 November", &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Its credit in EUR is now €5.00"; !strings.Contains(out.String(), want) {
+		t.Fatalf("credit grant said %q, want %q", out.String(), want)
+	}
+	p := s.project(t, "Web shop", false)
+	// 100 hours of BM-S1: 10.00 net, 11.90 gross; 5.00 of it paid by the credit.
+	s.clock.Set(berlin(t, "2026-11-10 10:00"))
+	created, err := s.Cloud(s.user.Token).CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), "web1.example.com")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Set(berlin(t, "2026-11-14 13:30"))
+	retryBusy(t, func() error {
+		_, err := s.Cloud(s.user.Token).DestroyNode(ctx, connect.NewRequest(&cloudv1.DestroyNodeRequest{Id: created.Msg.GetNodes()[0].GetId(), ProjectId: p.GetId()}))
+		return err
+	})
+	charge := s.closeNovember(t)
+	for _, wire := range cloudProtocols {
+		t.Run(wire.name, func(t *testing.T) {
+			b, text := s.onlyBill(t, wire.opts...)
+			if b.GetGrossPrice().GetAmount() != 1190 || b.GetCreditPrice().GetAmount() != 500 || b.GetTotalPrice().GetAmount() != 690 ||
+				b.GetCreditPrice().GetFormatted() != "€5.00" || charge.Amount != 690 {
+				t.Fatalf("bill %v, charge %+v", b, charge)
+			}
+			for label, amount := range map[string]int64{"Gross amount": 1190, "Credit": -500, "Total due": 690} {
+				if want := billingtest.Formatted(amount, "EUR", "DE"); !hasLine(text, label, want) {
+					t.Errorf("the invoice has no line %q with %q:\n%s", label, want, text)
+				}
+			}
+		})
+	}
+	out.Reset()
+	if err := app.ListCredit(ctx, s.storage, s.profile.GetId(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"€0.00 left", "€5.00", "granted: outage of 3 November", "-€5.00", "taken off bill 000001"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("credit list lacks %q:\n%s", want, out.String())
 		}
 	}
 }
