@@ -54,6 +54,7 @@ GPCORE_DATA_DIR. A flag on the command line wins over the environment.`,
 	f.StringVar(&cfg.SellerVATID, "seller-vat-id", "", "the operator's VAT identification number on invoices")
 	f.StringVar(&cfg.StripeSecretKey, "stripe-secret-key", "", "Stripe secret API key; with --stripe-webhook-secret it replaces the built-in test payment provider")
 	f.StringVar(&cfg.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint POST <public-url>/webhooks/stripe")
+	f.StringVar(&cfg.Currency, "currency", "EUR", "ISO 4217 currency new projects are priced and billed in: EUR or USD; a project keeps its currency, so every replica needs the same value")
 	f.StringVar(&cfg.LagoURL, "lago-url", "", "base URL of a Lago server whose plans are the plan catalog (with --lago-api-key)")
 	f.StringVar(&cfg.LagoAPIKey, "lago-api-key", "", "Lago API key")
 	f.StringVar(&cfg.SMTPURL, "smtp-url", "", "SMTP server for mail: smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465 (TLS) or smtp://host:25?tls=none; empty means mail is written to the log")

@@ -14,7 +14,7 @@ import (
 // the HTTP routes the provider needs: Stripe's webhook, or the built-in test
 // provider's card confirmation.
 func (a *App) buildBilling() (*billing.Service, map[string]http.Handler, error) {
-	cfg := billing.Config{Logger: a.log, Seller: billing.Seller{
+	cfg := billing.Config{Logger: a.log, Now: a.cfg.Now, Provider: a.cfg.PaymentProvider, Seller: billing.Seller{
 		Name:    a.cfg.SellerName,
 		Address: strings.ReplaceAll(a.cfg.SellerAddress, `\n`, "\n"),
 		VATID:   a.cfg.SellerVATID,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gpcore/gpcore/internal/billing"
 	"github.com/gpcore/gpcore/internal/mail"
 	"github.com/gpcore/gpcore/internal/provision"
 )
@@ -48,6 +49,20 @@ type Config struct {
 	// MailSender, when set, replaces the SMTP or log sender; tests set it.
 	// Not a flag.
 	MailSender mail.Sender
+	// Now, when set, is the clock of the domain services (accounts, tokens,
+	// projects, nodes, billing) instead of time.Now; tests move it to run a
+	// month in no time. The job queue and the simulated hardware keep the
+	// real clock. Not a flag.
+	Now func() time.Time
+	// PaymentProvider, when set, replaces the built-in test payment provider
+	// (it must accept the test provider's card setups, as one that embeds
+	// billing.TestProvider does); tests set it to watch the charges. Not a
+	// flag.
+	PaymentProvider billing.Provider
+	// BillingSweepInterval is how often the billing sweep, which closes the
+	// billing periods that have ended and charges the bills, runs
+	// (billing.SweepInterval if zero); tests shorten it. Not a flag.
+	BillingSweepInterval time.Duration
 	// SellerCountry is the operator's ISO 3166-1 country for the VAT rule;
 	// empty means DE.
 	SellerCountry string
@@ -61,6 +76,10 @@ type Config struct {
 	// LagoURL and LagoAPIKey make Lago the plan catalog; empty means the
 	// built-in catalog.
 	LagoURL, LagoAPIKey string
+	// Currency is the ISO 4217 currency new projects are priced and billed
+	// in, EUR or USD (any case); empty means EUR. A project keeps the
+	// currency it was created with.
+	Currency string
 	// SimStepDelay is how long the simulated hardware stays in each state an
 	// operation passes through (DefaultSimStepDelay is the flag's default);
 	// zero finishes every operation at once, as tests want.
@@ -109,6 +128,14 @@ func (c *Config) validate() error {
 	if (c.LagoURL == "") != (c.LagoAPIKey == "") {
 		return fmt.Errorf("--lago-url and --lago-api-key: give both or neither")
 	}
+	switch cur := strings.ToUpper(strings.TrimSpace(c.Currency)); cur {
+	case "":
+		c.Currency = "EUR"
+	case "EUR", "USD":
+		c.Currency = cur
+	default:
+		return fmt.Errorf("--currency %q: want EUR or USD, the currencies the API knows", c.Currency)
+	}
 	if c.SMTPURL != "" && c.MailFrom == "" {
 		return fmt.Errorf("--mail-from: required with --smtp-url")
 	}
@@ -125,6 +152,9 @@ func (c *Config) validate() error {
 	}
 	if c.JobTimeout < 0 || c.JobRescueAfter < 0 {
 		return fmt.Errorf("--job-timeout %s, --job-rescue-after %s: must not be negative", c.JobTimeout, c.JobRescueAfter)
+	}
+	if c.BillingSweepInterval < 0 {
+		return fmt.Errorf("billing sweep interval %s: must not be negative", c.BillingSweepInterval)
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 20 * time.Second

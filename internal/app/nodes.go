@@ -42,6 +42,7 @@ func (a *App) buildNodes(cat *catalog.Catalog, projects *project.Service, keys *
 		Hub:          a.hub,
 		Driver:       driver,
 		PollInterval: simPollInterval(a.cfg.SimStepDelay),
+		Now:          a.cfg.Now,
 	}); err != nil {
 		return nil, err
 	}
@@ -49,14 +50,14 @@ func (a *App) buildNodes(cat *catalog.Catalog, projects *project.Service, keys *
 		return nil, err
 	}
 	queue, err := jobs.New(a.db, jobs.Config{
-		Workers: workers, Logger: a.log, PeriodicJobs: append(billing.PeriodicJobs(), node.PeriodicJobs()...),
+		Workers: workers, Logger: a.log, PeriodicJobs: append(billing.PeriodicJobs(a.cfg.BillingSweepInterval), node.PeriodicJobs()...),
 		JobTimeout: a.cfg.JobTimeout, RescueStuckJobsAfter: a.cfg.JobRescueAfter,
 	})
 	if err != nil {
 		return nil, err
 	}
 	nodes, err := node.New(a.db, node.Config{
-		Catalog: cat, Projects: projects, Keys: keys, Hub: a.hub, Queue: queue, Driver: driver, ConsoleTokens: tokens,
+		Catalog: cat, Projects: projects, Keys: keys, Hub: a.hub, Queue: queue, Driver: driver, ConsoleTokens: tokens, Now: a.cfg.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -62,6 +62,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		Hub:        hub,
 		Audience:   project.UserAudience,
 		Logger:     a.log,
+		Now:        a.cfg.Now,
 	})
 	if err != nil {
 		return err
@@ -74,6 +75,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		AccessTokenTTL:  a.cfg.AccessTokenTTL,
 		RefreshTokenTTL: a.cfg.RefreshTokenTTL,
 		Logger:          a.log,
+		Now:             a.cfg.Now,
 	})
 	if err != nil {
 		return fmt.Errorf("start token issuer: %w", err)
@@ -84,7 +86,7 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	projects, err := project.New(a.db, project.Config{
-		Billing: bill, Hub: hub,
+		Currency: project.Currency(a.cfg.Currency), Billing: bill, Hub: hub, Now: a.cfg.Now,
 		DeletionGuards: []project.DeletionGuard{node.DeletionGuard{}, billing.DeletionGuard{}},
 	})
 	if err != nil {

@@ -88,6 +88,9 @@ type Bill struct {
 // for its hours, one monthly term, or one licence month.
 type BillLine struct {
 	ProjectID, ProjectName string
+	// PlanCode is the plan of the project (project.Project.PlanCode) when
+	// the line was billed; empty on bills issued before plans were recorded.
+	PlanCode               string
 	NodeID, NodeName       string
 	FlavourID, FlavourName string
 	Kind                   metering.Kind
@@ -151,6 +154,7 @@ type lineRow struct {
 	Position    int       `bun:"position,pk"`
 	ProjectID   string    `bun:"project_id"`
 	ProjectName string    `bun:"project_name"`
+	PlanCode    string    `bun:"plan_code"`
 	NodeID      string    `bun:"node_id"`
 	NodeName    string    `bun:"node_name"`
 	FlavourID   string    `bun:"flavour_id"`
@@ -187,7 +191,7 @@ func bill(r billRow) Bill {
 // billLine converts a row.
 func billLine(r lineRow) BillLine {
 	return BillLine{
-		ProjectID: r.ProjectID, ProjectName: r.ProjectName, NodeID: r.NodeID, NodeName: r.NodeName,
+		ProjectID: r.ProjectID, ProjectName: r.ProjectName, PlanCode: r.PlanCode, NodeID: r.NodeID, NodeName: r.NodeName,
 		FlavourID: r.FlavourID, FlavourName: r.FlavourName, Kind: metering.Kind(r.Kind),
 		Period: metering.Period(r.Period), UnitType: metering.UnitType(r.UnitType),
 		Units: r.Units, UnitPrice: r.UnitPrice, Amount: r.Amount, From: r.StartsAt.UTC(), To: r.EndsAt.UTC(),

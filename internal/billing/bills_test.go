@@ -242,9 +242,15 @@ func TestBillCurrencies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, billing.Config{})
 	p := e.payer(t, "ada@example.com", "UTC", "tok_visa")
-	usd := e.project(t, p.user.ID, "Dollar shop", p.profile.ID)
-	if _, err := e.db.ExecContext(t.Context(), "UPDATE projects SET currency = 'USD' WHERE id = ?", usd.ID); err != nil {
+	// The operator restarted gpcore with --currency USD: projects made from
+	// then on are in dollars, the older ones stay in euros.
+	dollars, err := project.New(e.db, project.Config{Currency: project.CurrencyUSD, Billing: e.billing, Now: e.clock.Now})
+	if err != nil {
 		t.Fatal(err)
+	}
+	usd, err := dollars.Create(t.Context(), p.user.ID, project.CreateInput{Name: "Dollar shop", BillingProfileID: p.profile.ID})
+	if err != nil || usd.Currency != project.CurrencyUSD {
+		t.Fatalf("a project of a USD installation: %+v, %v", usd, err)
 	}
 	for _, pr := range []string{p.project.ID, usd.ID} {
 		n := billingtest.OrderNode(t, e.db, billingtest.Order{ProjectID: pr, FlavourID: billingtest.FlavourL1, FQDN: "n-" + pr[:8] + ".example.com", At: p.at(t, "2026-11-10 10:59")})

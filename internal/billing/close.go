@@ -124,6 +124,8 @@ func (m month) bounds(loc *time.Location) (from, to time.Time) {
 //     that moved in from another profile, or was unlinked) goes on the
 //     profile's next bill; when that is the current month's, it waits for
 //     it.
+//   - Each bill takes as much of the profile's credit in its currency
+//     (GrantCredit) as is left, up to its gross amount, oldest month first.
 //   - The nodes' usage is then marked billed up to the start of the current
 //     month, so nothing is billed twice and nothing is skipped, whichever
 //     replica closes and however often.
@@ -150,18 +152,15 @@ func (s *Service) closeProfile(ctx context.Context, id string) error {
 		current := monthIndex(cy, cm)
 		cut, _ := current.bounds(loc)
 
-		var projects []struct {
-			ID   string `bun:"id"`
-			Name string `bun:"name"`
-		}
-		if err := tx.NewSelect().TableExpr("projects").Column("id", "name").
+		var projects []billedProject
+		if err := tx.NewSelect().TableExpr("projects").ColumnExpr("id, name, COALESCE(plan_code, '') AS plan_code").
 			Where("billing_profile_id = ?", id).Scan(ctx, &projects); err != nil {
 			return fmt.Errorf("load projects: %w", err)
 		}
 		ids := make([]string, len(projects))
-		names := make(map[string]string, len(projects))
+		byID := make(map[string]billedProject, len(projects))
 		for i, p := range projects {
-			ids[i], names[p.ID] = p.ID, p.Name
+			ids[i], byID[p.ID] = p.ID, p
 		}
 		records, err := usage.Load(ctx, tx, usage.Filter{ProjectIDs: ids, Unbilled: true, Lock: true})
 		if err != nil {
@@ -196,7 +195,7 @@ func (s *Service) closeProfile(ctx context.Context, id string) error {
 				}
 				k := key{r.Currency, label}
 				for _, l := range metering.Lines(r.Node, later(start, from), end) {
-					lines[k] = append(lines[k], lineOf(r, names[r.ProjectID], l))
+					lines[k] = append(lines[k], lineOf(r, byID[r.ProjectID], l))
 				}
 			}
 			billed[r.Currency] = append(billed[r.Currency], r.ID)
@@ -208,10 +207,19 @@ func (s *Service) closeProfile(ctx context.Context, id string) error {
 		slices.SortFunc(keys, func(a, b key) int {
 			return cmp.Or(cmp.Compare(a.currency, b.currency), cmp.Compare(a.month, b.month))
 		})
+		credit := map[catalog.Currency]int64{}
 		for _, k := range keys {
-			if err := s.issue(ctx, tx, profile, tz, k.currency, k.month, lines[k], now); err != nil {
+			left, ok := credit[k.currency]
+			if !ok {
+				if left, err = creditLeft(ctx, tx, id, k.currency); err != nil {
+					return err
+				}
+			}
+			used, err := s.issue(ctx, tx, profile, tz, k.currency, k.month, lines[k], left, now)
+			if err != nil {
 				return err
 			}
+			credit[k.currency] = left - used
 		}
 		for _, nodes := range billed {
 			if err := usage.MarkBilledTx(ctx, tx, nodes, cut); err != nil {
@@ -246,9 +254,11 @@ func lastBilled(ctx context.Context, db bun.IDB, id string) (map[catalog.Currenc
 
 // issue inserts the bill of profile for month m in currency with lines, as
 // part of tx: the next number of the series, the totals (tax rounded once,
-// money.ApplyRate), the buyer and seller as they are now, and status
-// PENDING (SUCCEEDED when there is nothing to pay).
-func (s *Service) issue(ctx context.Context, tx bun.Tx, profile Profile, tz string, currency catalog.Currency, m month, lines []BillLine, now time.Time) error {
+// money.ApplyRate; as much of credit, the profile's credit left in
+// currency, as the gross amount takes, recorded in its ledger), the buyer
+// and seller as they are now, and status PENDING (SUCCEEDED when there is
+// nothing to pay). It returns the credit the bill used.
+func (s *Service) issue(ctx context.Context, tx bun.Tx, profile Profile, tz string, currency catalog.Currency, m month, lines []BillLine, credit int64, now time.Time) (int64, error) {
 	slices.SortStableFunc(lines, func(a, b BillLine) int {
 		return cmp.Or(strings.Compare(a.ProjectName, b.ProjectName), strings.Compare(a.ProjectID, b.ProjectID),
 			strings.Compare(a.NodeName, b.NodeName), strings.Compare(a.NodeID, b.NodeID),
@@ -260,31 +270,32 @@ func (s *Service) issue(ctx context.Context, tx bun.Tx, profile Profile, tz stri
 	}
 	net, err := money.Sum(amounts...)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	tax, err := money.ApplyRate(net, int32(profile.TaxRate))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	gross, err := money.Sum(net, tax)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	used := min(max(credit, 0), gross)
 	if _, err := tx.NewUpdate().TableExpr("bill_counters").Set("last_number = last_number + 1").
 		Where("name = ?", billCounter).Exec(ctx); err != nil {
-		return fmt.Errorf("take a bill number: %w", err)
+		return 0, fmt.Errorf("take a bill number: %w", err)
 	}
 	var seq int64
 	if err := tx.NewSelect().TableExpr("bill_counters").Column("last_number").
 		Where("name = ?", billCounter).Scan(ctx, &seq); err != nil {
-		return fmt.Errorf("take a bill number: %w", err)
+		return 0, fmt.Errorf("take a bill number: %w", err)
 	}
 	start, end := m.bounds(usage.LoadLocation(tz))
 	row := billRow{
 		ID: uuid.NewString(), Seq: seq, Number: fmt.Sprintf("%06d", seq),
 		BillingProfileID: profile.ID, UserID: profile.UserID, Currency: string(currency),
 		PeriodYear: m.year(), PeriodMonth: int(m.month()), PeriodStart: start, PeriodEnd: end, Timezone: tz,
-		TaxRateBP: int32(profile.TaxRate), NetAmount: net, TaxAmount: tax, GrossAmount: gross, TotalAmount: gross,
+		TaxRateBP: int32(profile.TaxRate), NetAmount: net, TaxAmount: tax, GrossAmount: gross, CreditAmount: used, TotalAmount: gross - used,
 		BuyerName: profile.Name, BuyerCompany: profile.Company, BuyerVATID: profile.VATID,
 		BuyerStreet: profile.Street, BuyerPostcode: profile.Postcode, BuyerCity: profile.City, BuyerState: profile.State,
 		BuyerCountry: profile.CountryCode, BuyerEmail: profile.BillingEmail,
@@ -292,27 +303,35 @@ func (s *Service) issue(ctx context.Context, tx bun.Tx, profile Profile, tz stri
 		SellerCountry: s.cfg.Seller.Country,
 		Status:        string(BillPending), IssuedAt: now, StatusChangedAt: now,
 	}
-	if row.TotalAmount == 0 {
+	switch {
+	case row.TotalAmount == 0 && used > 0:
+		row.Status, row.StatusReason = string(BillSucceeded), "paid with credit"
+	case row.TotalAmount == 0:
 		row.Status, row.StatusReason = string(BillSucceeded), "nothing to pay"
 	}
 	if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
-		return fmt.Errorf("insert bill %s for %s: %w", row.Number, m.label(), err)
+		return 0, fmt.Errorf("insert bill %s for %s: %w", row.Number, m.label(), err)
+	}
+	if used > 0 {
+		if err := useCredit(ctx, tx, profile.ID, currency, row.ID, used, now); err != nil {
+			return 0, err
+		}
 	}
 	rows := make([]lineRow, len(lines))
 	for i, l := range lines {
 		rows[i] = lineRow{
-			BillID: row.ID, Position: i + 1, ProjectID: l.ProjectID, ProjectName: l.ProjectName,
+			BillID: row.ID, Position: i + 1, ProjectID: l.ProjectID, ProjectName: l.ProjectName, PlanCode: l.PlanCode,
 			NodeID: l.NodeID, NodeName: l.NodeName, FlavourID: l.FlavourID, FlavourName: l.FlavourName,
 			Kind: string(l.Kind), Period: string(l.Period), UnitType: string(l.UnitType),
 			Units: l.Units, UnitPrice: l.UnitPrice, Amount: l.Amount, StartsAt: l.From, EndsAt: l.To,
 		}
 	}
 	if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
-		return fmt.Errorf("insert the lines of bill %s: %w", row.Number, err)
+		return 0, fmt.Errorf("insert the lines of bill %s: %w", row.Number, err)
 	}
 	s.log.InfoContext(ctx, "billing: bill issued", "bill", row.ID, "number", row.Number,
-		"billing_profile", profile.ID, "month", m.label(), "currency", currency, "total", row.TotalAmount)
-	return nil
+		"billing_profile", profile.ID, "month", m.label(), "currency", currency, "credit", used, "total", row.TotalAmount)
+	return used, nil
 }
 
 // kindRank orders a node's lines: the node before its licence.

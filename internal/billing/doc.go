@@ -2,8 +2,9 @@
 // profiles, their credit cards (held by a payment provider), the plan codes
 // of profiles, the billing state projects are locked by, the metering of
 // nodes and the monthly bills. It keeps the tables of migrations
-// 00005_billing.sql and 00008_metering_bills.sql (node usage through
-// internal/billing/usage) and reads (never writes) users, user_tags,
+// 00005_billing.sql, 00008_metering_bills.sql (node usage through
+// internal/billing/usage) and 00011_project_plans_credit.sql (but for
+// projects.plan_code), and reads (never writes) users, user_tags,
 // countries, projects, project_members and nodes.
 //
 // # Billing profiles
@@ -43,12 +44,15 @@
 //
 // # Plan codes
 //
-// Every profile has a default plan code, the plan of projects billed to it:
-// a new profile gets its owner's users.default_plan_code, or
+// Every profile has a default plan code, the plan of the projects that get
+// it: a new profile gets its owner's users.default_plan_code, or
 // Config.DefaultPlanCode ("gpcore") when the owner has none. Staff list the
 // codes (always "free" and "gpcore", then the PlanCatalog's: BuiltinPlans,
 // or Lago through internal/billing/lago) and change a profile's code to one
-// of them.
+// of them. A project takes the code of its first profile when it is linked
+// to it (PlanCode, for the project domain) and keeps it; bill lines carry
+// their project's plan, and the invoice prints it. Every plan is billed at
+// the catalog's prices: plans' own prices in Lago are not read.
 //
 // # Metering
 //
@@ -62,7 +66,8 @@
 // # Bills
 //
 // Sweep, run by the periodic job billing_sweep (AddWorkers, PeriodicJobs)
-// every SweepInterval on whichever replica leads River, closes the billing
+// every SweepInterval (unless told otherwise) on whichever replica leads
+// River, closes the billing
 // periods that have ended: per billing profile and currency, one bill per
 // calendar month with usage, holding every line due in it that no bill
 // holds yet (see closeProfile), numbered from one gapless series
@@ -70,9 +75,8 @@
 // amounts are integer minor units: net is the sum of its lines, tax is net
 // times the profile's tax rate rounded half away from zero once per bill
 // (money.ApplyRate, gpcore's only rounding of money), gross = net + tax, and
-// total = gross - credit. gpcore keeps no credit ledger yet, so credit is 0.
-// A bill is immutable once issued: the buyer and seller it names are copies,
-// and only its payment columns are ever updated.
+// total = gross - credit. A bill is immutable once issued: the buyer and
+// seller it names are copies, and only its payment columns are ever updated.
 //
 // The sweep then charges the bill (ChargePending) to the profile's default
 // card; its status follows the payment provider: PENDING until it answers
@@ -81,6 +85,16 @@
 // once the profile has another default card; until then its projects are
 // locked (SUBSCRIPTION_NOT_ACTIVE). BillPDF renders the invoice
 // (internal/billing/invoice).
+//
+// # Credit
+//
+// Credit is money the operator owes a billing profile, in one currency, in
+// an append-only ledger (billing_credits): GrantCredit adds to it (the
+// operator's gpcore admin credit grant; the API has no call for it), and
+// each bill in that currency takes as much of what is left as its gross
+// amount, recorded in the ledger in the bill's own transaction. A bill the
+// credit pays whole is SUCCEEDED at once and never charged. Credit returns
+// a profile's statement. The credit left on a deleted profile is not used.
 //
 // # Project locks and deletion
 //

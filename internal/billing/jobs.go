@@ -52,12 +52,15 @@ func AddWorkers(workers *river.Workers, s *Service) error {
 }
 
 // PeriodicJobs returns the billing jobs to schedule (jobs.Config.PeriodicJobs):
-// the sweep, every SweepInterval and whenever a replica becomes River's
-// leader, so a period that ended while no replica ran is closed at the next
-// start.
-func PeriodicJobs() []*river.PeriodicJob {
+// the sweep, every interval (SweepInterval if zero) and whenever a replica
+// becomes River's leader, so a period that ended while no replica ran is
+// closed at the next start.
+func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
+	if interval <= 0 {
+		interval = SweepInterval
+	}
 	return []*river.PeriodicJob{river.NewPeriodicJob(
-		river.PeriodicInterval(SweepInterval),
+		river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
 		&river.PeriodicJobOpts{ID: sweepArgs{}.Kind(), RunOnStart: true},
 	)}

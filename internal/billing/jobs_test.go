@@ -44,7 +44,7 @@ func TestSweepJob(t *testing.T) {
 	if err := billing.AddWorkers(workers, e.billing); err != nil {
 		t.Fatal(err)
 	}
-	q, err := jobs.New(e.db, jobs.Config{Workers: workers, PeriodicJobs: billing.PeriodicJobs(), PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	q, err := jobs.New(e.db, jobs.Config{Workers: workers, PeriodicJobs: billing.PeriodicJobs(0), PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

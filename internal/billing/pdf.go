@@ -52,9 +52,13 @@ func invoiceOf(b Bill, lines []BillLine) invoice.Invoice {
 
 // invoiceLine is how a bill line reads on the invoice.
 func invoiceLine(l BillLine, loc *time.Location) invoice.Line {
+	project := "Project " + l.ProjectName
+	if l.PlanCode != "" {
+		project += " (plan " + l.PlanCode + ")"
+	}
 	out := invoice.Line{
 		UnitPrice: l.UnitPrice, Amount: l.Amount,
-		Detail: fmt.Sprintf("Project %s, %s to %s", l.ProjectName, l.From.In(loc).Format(lineTime), l.To.In(loc).Format(lineTime)),
+		Detail: fmt.Sprintf("%s, %s to %s", project, l.From.In(loc).Format(lineTime), l.To.In(loc).Format(lineTime)),
 	}
 	switch {
 	case l.Kind == metering.KindLicence:

@@ -122,10 +122,10 @@ func later(a, b time.Time) time.Time {
 // member of the project.
 func (s *Service) ProjectUsage(ctx context.Context, userID, projectID string) (Usage, error) {
 	var project struct {
-		Name     string `bun:"name"`
+		billedProject
 		Currency string `bun:"currency"`
 	}
-	err := s.db.NewSelect().TableExpr("projects AS p").ColumnExpr("p.name, p.currency").
+	err := s.db.NewSelect().TableExpr("projects AS p").ColumnExpr("p.id, p.name, COALESCE(p.plan_code, '') AS plan_code, p.currency").
 		Join("JOIN project_members AS m ON m.project_id = p.id").
 		Where("p.id = ?", projectID).Where("m.user_id = ?", userID).Where("m.confirmed").
 		Scan(ctx, &project)
@@ -148,16 +148,23 @@ func (s *Service) ProjectUsage(ctx context.Context, userID, projectID string) (U
 	var lines []BillLine
 	for _, r := range records {
 		for _, l := range metering.Lines(r.Node, from, now.Add(time.Nanosecond)) {
-			lines = append(lines, lineOf(r, project.Name, l))
+			lines = append(lines, lineOf(r, project.billedProject, l))
 		}
 	}
 	return UsageOf(catalog.Currency(project.Currency), lines), nil
 }
 
-// lineOf is metering line l of usage record r in project projectName.
-func lineOf(r usage.Record, projectName string, l metering.Line) BillLine {
+// billedProject is what a bill line names of its project.
+type billedProject struct {
+	ID       string `bun:"id"`
+	Name     string `bun:"name"`
+	PlanCode string `bun:"plan_code"`
+}
+
+// lineOf is metering line l of usage record r in project p.
+func lineOf(r usage.Record, p billedProject, l metering.Line) BillLine {
 	return BillLine{
-		ProjectID: r.ProjectID, ProjectName: projectName, NodeID: r.ID, NodeName: r.NodeName,
+		ProjectID: r.ProjectID, ProjectName: p.Name, PlanCode: p.PlanCode, NodeID: r.ID, NodeName: r.NodeName,
 		FlavourID: r.FlavourID, FlavourName: r.FlavourName, Kind: l.Kind, Period: l.Period, UnitType: l.UnitType,
 		Units: l.Units, UnitPrice: l.UnitPrice, Amount: l.Amount, From: l.From, To: l.To,
 	}

@@ -33,9 +33,26 @@ func (s *Service) CheckProfile(ctx context.Context, db bun.IDB, userID, profileI
 	return nil
 }
 
+// PlanCode implements project.BillingState: a project linked to billing
+// profile profileID for the first time subscribes to the profile's default
+// plan code (ChangeDefaultPlanCode), read in the linking transaction db
+// after CheckProfile share-locked the profile.
+func (s *Service) PlanCode(ctx context.Context, db bun.IDB, profileID string) (string, error) {
+	var code string
+	err := db.NewSelect().Model((*profileRow)(nil)).Column("default_plan_code").Where("id = ?", profileID).Scan(ctx, &code)
+	if noRows(err) {
+		return "", &fault.Error{Kind: fault.KindNotFound, Field: "billing_address_id",
+			Message: fmt.Sprintf("billing profile %q not found", profileID)}
+	}
+	if err != nil {
+		return "", fmt.Errorf("billing: plan code of profile %s: %w", profileID, err)
+	}
+	return code, nil
+}
+
 // Locks implements project.BillingState. A project's subscription, in
-// gpcore, is its billing profile's plan (DefaultPlanCode) paid the way the
-// profile pays:
+// gpcore, is its plan (the plan code it took from its first billing profile,
+// project.Project.PlanCode) paid the way its billing profile pays:
 //
 //   - It exists once the profile has a way to pay: a default credit card, or
 //     an owner with the tag NO_CREDIT_CARD (invoiced, no card needed).

@@ -1,6 +1,6 @@
-// Package money holds gpcore's two rules for money that are not about
-// prices: how an amount is shown to people, and the one place an amount is
-// ever rounded.
+// Package money holds gpcore's rules for money that are not about prices:
+// how an amount is shown to people and read from them, and the one place an
+// amount is ever rounded.
 //
 // # Amounts
 //
@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -55,6 +56,38 @@ func Format(amount int64, code, locale string) string {
 		f, _ = formatters.LoadOrStore(locale, currency.NewFormatter(currency.NewLocale(locale)))
 	}
 	return f.(*currency.Formatter).Format(a)
+}
+
+// plainDecimal is what ParseAmount reads: digits, and maybe a point and more
+// digits.
+var plainDecimal = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
+// ParseAmount reads amount, a non-negative decimal number of major units of
+// the ISO 4217 currency code as people type it ("25", "25.5", "1250.00"),
+// and returns it in minor units (2500, 2550, 125000 for EUR). It refuses
+// anything else: signs, exponents, thousands separators, an unknown
+// currency, more fraction digits than the currency has (that would need
+// rounding), and an amount that does not fit an int64.
+func ParseAmount(amount, code string) (int64, error) {
+	if !plainDecimal.MatchString(amount) {
+		return 0, fmt.Errorf("money: %q is not an amount like 25.00", amount)
+	}
+	digits, ok := currency.GetDigits(code)
+	if !ok {
+		return 0, fmt.Errorf("money: unknown currency %q", code)
+	}
+	if _, frac, ok := strings.Cut(amount, "."); ok && len(frac) > int(digits) {
+		return 0, fmt.Errorf("money: %q has more than the %d decimals of %s", amount, digits, code)
+	}
+	a, err := currency.NewAmount(amount, code)
+	if err != nil {
+		return 0, fmt.Errorf("money: %w", err)
+	}
+	minor, err := a.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("money: %s %s is too large", amount, code)
+	}
+	return minor, nil
 }
 
 // formatters caches a formatter per locale.

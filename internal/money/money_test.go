@@ -84,3 +84,26 @@ func TestSum(t *testing.T) {
 		t.Error("Sum underflowing int64 did not fail")
 	}
 }
+
+func TestParseAmount(t *testing.T) {
+	for _, tc := range []struct {
+		amount, currency string
+		want             int64
+	}{
+		{"25", "EUR", 2500}, {"25.5", "EUR", 2550}, {"1250.00", "USD", 125000}, {"0.01", "EUR", 1},
+		{"0", "EUR", 0}, {"500", "JPY", 500}, {"92233720368547758.07", "EUR", math.MaxInt64},
+	} {
+		if got, err := money.ParseAmount(tc.amount, tc.currency); err != nil || got != tc.want {
+			t.Errorf("ParseAmount(%q, %s) = %d, %v; want %d", tc.amount, tc.currency, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ amount, currency string }{
+		{"0.001", "EUR"}, {"1.5", "JPY"}, {"-5", "EUR"}, {"+5", "EUR"}, {"1e3", "EUR"}, {"1,000.00", "EUR"},
+		{"25,00", "EUR"}, {"", "EUR"}, {".5", "EUR"}, {"5.", "EUR"}, {"NaN", "EUR"}, {"25", "XYZ"},
+		{"92233720368547758.08", "EUR"},
+	} {
+		if got, err := money.ParseAmount(tc.amount, tc.currency); err == nil {
+			t.Errorf("ParseAmount(%q, %s) = %d, want an error", tc.amount, tc.currency, got)
+		}
+	}
+}

@@ -1,8 +1,9 @@
 // Package project owns projects: the containers customers order nodes in,
 // their members and pending invites, and each project's log. It keeps the
-// tables of migration 00003_projects.sql and reads (never writes) the
-// identity domain's users table for who is who, and its oauth_clients table
-// for whose service account is whose.
+// tables of migration 00003_projects.sql, with the column projects.plan_code
+// of 00011_project_plans_credit.sql, and reads (never writes) the identity
+// domain's users table for who is who, and its oauth_clients table for whose
+// service account is whose.
 //
 // # Access
 //
@@ -40,6 +41,12 @@
 //   - Leave: confirmed members, not their default project, not the last
 //     owner. RemoveMember: the OWNER, not themselves, not an owner; removing
 //     a pending invitee withdraws the invite.
+//   - Plan: a project subscribes to a plan (Project.PlanCode) when it is
+//     first linked to a billing profile, at Create or by Update: the
+//     profile's default plan code then (BillingState.PlanCode). As the
+//     reference says of ChangeDefaultPlanCode, a later change of that
+//     default affects only projects created afterwards; linking another
+//     profile keeps the plan too.
 //   - Locks: MISSING_BILLING_PROFILE when no billing profile is linked, plus
 //     whatever BillingState reports about payment methods and subscriptions.
 //

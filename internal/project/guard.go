@@ -45,6 +45,10 @@ type BillingState interface {
 	// not use the profile (as CheckProfile), NotFound naming
 	// "credit_card_id" when the profile has no such card.
 	UseCard(ctx context.Context, tx bun.Tx, userID, profileID, cardID string) (card string, changed bool, err error)
+	// PlanCode returns the plan a project subscribes to when it is first
+	// linked to the billing profile profileID, which CheckProfile has
+	// allowed in the same transaction db: the profile's default plan code.
+	PlanCode(ctx context.Context, db bun.IDB, profileID string) (string, error)
 	// Locks returns the billing lock reasons that hold for the project right
 	// now (LockMissingPaymentProfile, LockMissingSubscription,
 	// LockSubscriptionNotActive), none when billing is in order.
@@ -68,6 +72,11 @@ func (NoBilling) CheckProfile(_ context.Context, _ bun.IDB, _, profileID string)
 // UseCard refuses every profile: none exists.
 func (n NoBilling) UseCard(ctx context.Context, tx bun.Tx, userID, profileID, _ string) (string, bool, error) {
 	return "", false, n.CheckProfile(ctx, tx, userID, profileID)
+}
+
+// PlanCode has no plan to give: no billing profile exists.
+func (NoBilling) PlanCode(_ context.Context, _ bun.IDB, profileID string) (string, error) {
+	return "", fault.NotFound("billing profile", profileID)
 }
 
 // Locks reports the missing payment method and subscription.

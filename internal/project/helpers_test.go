@@ -233,6 +233,11 @@ func (f fakeBilling) CheckProfile(_ context.Context, _ bun.IDB, userID, profileI
 	return nil
 }
 
+// PlanCode is "plan-" and the profile's id.
+func (f fakeBilling) PlanCode(_ context.Context, _ bun.IDB, profileID string) (string, error) {
+	return "plan-" + profileID, nil
+}
+
 func (f fakeBilling) Locks(_ context.Context, _ bun.IDB, _, billingProfileID string) ([]project.LockReason, error) {
 	if billingProfileID == "" {
 		return []project.LockReason{project.LockMissingPaymentProfile}, nil

@@ -83,7 +83,8 @@ type CreateInput struct {
 
 // Create creates a project with userID as its OWNER and returns it. It
 // becomes the user's default project when they have none, that is when it is
-// their first. Refusals are fault errors naming the field: InvalidArgument
+// their first. Linked to a billing profile, it subscribes to that profile's
+// plan (Project.PlanCode). Refusals are fault errors naming the field: InvalidArgument
 // for "name", "description" and "environment"; whatever BillingState says of
 // "billing_address_id".
 func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Project, error) {
@@ -119,6 +120,11 @@ func (s *Service) Create(ctx context.Context, userID string, in CreateInput) (Pr
 			if err := s.cfg.Billing.CheckProfile(ctx, tx, userID, profileID); err != nil {
 				return err
 			}
+			plan, err := s.cfg.Billing.PlanCode(ctx, tx, profileID)
+			if err != nil {
+				return err
+			}
+			row.PlanCode = plan
 		}
 		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
 			return fmt.Errorf("insert project: %w", err)
@@ -294,7 +300,9 @@ type UpdateInput struct {
 
 // Update sets the non-nil fields of in on a project userID is a confirmed
 // member of (any member, not only the OWNER), and returns the project. An
-// update that changes nothing writes nothing.
+// update that changes nothing writes nothing. A project linked to its first
+// billing profile subscribes to that profile's plan; one that had a profile
+// keeps its plan.
 // Refusals are fault errors: NotFound for a non-member; InvalidArgument naming
 // "name", "description", "environment", "avatar_url", "billing_address_id" or
 // "credit_card_id"; whatever BillingState says of "billing_address_id";
@@ -364,6 +372,13 @@ func (s *Service) Update(ctx context.Context, userID, projectID string, in Updat
 				}
 				edits = append(edits, "billing profile")
 				row.BillingProfileID, profileChanged = profileID, true
+				if row.PlanCode == "" {
+					plan, err := s.cfg.Billing.PlanCode(ctx, tx, profileID)
+					if err != nil {
+						return err
+					}
+					row.PlanCode = plan
+				}
 			}
 		}
 		if in.CreditCardID != nil {

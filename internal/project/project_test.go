@@ -160,8 +160,8 @@ func TestBillingProfile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	if p.BillingProfileID != "bp-alice" {
-		t.Fatalf("billing profile = %q, want bp-alice", p.BillingProfileID)
+	if p.BillingProfileID != "bp-alice" || p.PlanCode != "plan-bp-alice" {
+		t.Fatalf("billing profile = %q, plan %q, want bp-alice and its plan", p.BillingProfileID, p.PlanCode)
 	}
 	locks, err := e.projects.Locks(t.Context(), alice.ID, p.ID)
 	if err != nil || len(locks) != 0 {
@@ -169,8 +169,19 @@ func TestBillingProfile(t *testing.T) {
 	}
 
 	other := "bp-alice-2"
-	if p, err = e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{BillingProfileID: &other}); err != nil || p.BillingProfileID != other {
+	// Another profile: the project keeps the plan it subscribed to.
+	if p, err = e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{BillingProfileID: &other}); err != nil ||
+		p.BillingProfileID != other || p.PlanCode != "plan-bp-alice" {
 		t.Fatalf("Update billing profile = %+v, %v", p, err)
+	}
+	// A project without a profile has no plan until its first profile.
+	later := e.create(t, alice.ID, "Later")
+	if later.PlanCode != "" {
+		t.Fatalf("a project without a billing profile has the plan %q", later.PlanCode)
+	}
+	if later, err = e.projects.Update(t.Context(), alice.ID, later.ID, project.UpdateInput{BillingProfileID: &other}); err != nil ||
+		later.PlanCode != "plan-bp-alice-2" {
+		t.Fatalf("the first billing profile of a project: %+v, %v", later, err)
 	}
 	bobs := "bp-bob"
 	_, err = e.projects.Update(t.Context(), alice.ID, p.ID, project.UpdateInput{BillingProfileID: &bobs})

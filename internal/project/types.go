@@ -106,6 +106,12 @@ type Project struct {
 	Currency    Currency
 	// BillingProfileID is empty when no billing profile is linked.
 	BillingProfileID string
+	// PlanCode is the plan the project subscribed to when it was first
+	// linked to a billing profile: that profile's default plan code then
+	// (BillingState.PlanCode). It stays, whatever becomes of the profile's
+	// default or of the link; empty while the project never had a billing
+	// profile.
+	PlanCode string
 	// Members are the confirmed members and the pending invitees, oldest
 	// first.
 	Members   []Member
@@ -192,6 +198,7 @@ type projectRow struct {
 	AvatarURL        string    `bun:"avatar_url"`
 	Currency         string    `bun:"currency"`
 	BillingProfileID string    `bun:"billing_profile_id,nullzero"`
+	PlanCode         string    `bun:"plan_code,nullzero"`
 	CreatedAt        time.Time `bun:"created_at"`
 	UpdatedAt        time.Time `bun:"updated_at"`
 }
@@ -205,6 +212,7 @@ func (r projectRow) project(members []Member) Project {
 		AvatarURL:        r.AvatarURL,
 		Currency:         Currency(r.Currency),
 		BillingProfileID: r.BillingProfileID,
+		PlanCode:         r.PlanCode,
 		Members:          members,
 		CreatedAt:        r.CreatedAt.UTC(),
 		UpdatedAt:        r.UpdatedAt.UTC(),

@@ -23,9 +23,48 @@ var migrationFiles embed.FS
 // PostgreSQL it holds an advisory lock while it runs, so replicas that start
 // together migrate one after the other and the later ones find nothing to do.
 func (db *DB) Migrate(ctx context.Context) error {
+	provider, err := db.migrations(true)
+	if err != nil {
+		return err
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// CheckSchema returns nil when the database's schema is this binary's:
+// every embedded migration applied, and none newer. Commands that use a
+// database without migrating it (the operator's, beside running servers)
+// check it first; the error says what to do.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	provider, err := db.migrations(false)
+	if err != nil {
+		return err
+	}
+	pending, err := provider.HasPending(ctx)
+	if err != nil {
+		return fmt.Errorf("store: check the schema: %w", err)
+	}
+	current, target, err := provider.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("store: check the schema: %w", err)
+	}
+	switch {
+	case pending || current < target:
+		return fmt.Errorf("store: the database's schema is at version %d, this binary's at %d: migrate it first (gpcore migrate, or gpcore serve)", current, target)
+	case current > target:
+		return fmt.Errorf("store: the database's schema is at version %d, newer than this binary's %d: use the binary the servers run", current, target)
+	}
+	return nil
+}
+
+// migrations returns the goose provider of the embedded migrations on db,
+// with the PostgreSQL migration lock when locked.
+func (db *DB) migrations(locked bool) (*goose.Provider, error) {
 	fsys, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	var dialect database.Dialect
@@ -34,18 +73,17 @@ func (db *DB) Migrate(ctx context.Context) error {
 		dialect = database.DialectSQLite3
 	case Postgres:
 		dialect = database.DialectPostgres
-		opts = append(opts, goose.WithSessionLocker(pgMigrationLock{}))
+		if locked {
+			opts = append(opts, goose.WithSessionLocker(pgMigrationLock{}))
+		}
 	default:
-		return fmt.Errorf("store: migrate: unknown dialect %v", db.Dialect)
+		return nil, fmt.Errorf("store: migrate: unknown dialect %v", db.Dialect)
 	}
 	provider, err := goose.NewProvider(dialect, db.DB.DB, fsys, opts...)
 	if err != nil {
-		return fmt.Errorf("store: migrations: %w", err)
+		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
-	if _, err := provider.Up(ctx); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	return nil
+	return provider, nil
 }
 
 // pgMigrationLock serialises migrations on PostgreSQL with a session-level

@@ -8,9 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
 	"github.com/uptrace/bun"
 
 	"github.com/gpcore/gpcore/internal/store"
@@ -94,14 +97,25 @@ func TestOpenPostgresSharesPool(t *testing.T) {
 	}
 }
 
-// migrationCount is the number of embedded migration files.
-func migrationCount(t *testing.T) int64 {
+// newestMigration is the version of the newest embedded migration file: the
+// number its name starts with. Numbers are handed out ahead of time, so a
+// branch may lack some below its own; the newest is what a migrated
+// database is at.
+func newestMigration(t *testing.T) int64 {
 	t.Helper()
 	files, err := fs.Glob(os.DirFS("migrations"), "*.sql")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("migration files: %v, %v", files, err)
 	}
-	return int64(len(files))
+	var newest int64
+	for _, f := range files {
+		var v int64
+		if _, err := fmt.Sscanf(f, "%05d_", &v); err != nil {
+			t.Fatalf("migration file %s: no version: %v", f, err)
+		}
+		newest = max(newest, v)
+	}
+	return newest
 }
 
 func schemaVersion(t *testing.T, db *store.DB) int64 {
@@ -120,7 +134,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err := db.Migrate(t.Context()); err != nil {
 		t.Fatalf("second Migrate: %v", err)
 	}
-	if got, want := schemaVersion(t, db), migrationCount(t); got != want {
+	if got, want := schemaVersion(t, db), newestMigration(t); got != want {
 		t.Fatalf("schema version = %d, want %d", got, want)
 	}
 }
@@ -156,7 +170,7 @@ func TestMigrateReplicasStartingTogether(t *testing.T) {
 			}
 		}
 	}
-	if got, want := schemaVersion(t, dbs[0]), migrationCount(t); got != want {
+	if got, want := schemaVersion(t, dbs[0]), newestMigration(t); got != want {
 		t.Fatalf("schema version = %d, want %d", got, want)
 	}
 }
@@ -535,5 +549,92 @@ func TestWithLockExcludesOtherHolders(t *testing.T) {
 	}
 	if !tryLock() {
 		t.Fatal("the lock outlived WithLock")
+	}
+}
+
+// TestMigrationGivesLinkedProjectsTheirPlan: the migration that records
+// projects' plans (00011) gives a project linked to a billing profile before
+// it that profile's default plan code, and a project without one no plan.
+func TestMigrationGivesLinkedProjectsTheirPlan(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, storetest.NewConfig(t))
+	dialect := database.DialectSQLite3
+	if db.Dialect == store.Postgres {
+		dialect = database.DialectPostgres
+	}
+	migrations, err := fs.Sub(os.DirFS("."), "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider, err := goose.NewProvider(dialect, db.DB.DB, migrations, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provider.UpTo(t.Context(), 10); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"INSERT INTO countries (code, tax_rate_bp, net_support) VALUES ('DE', 1900, TRUE)",
+		`INSERT INTO users (id, email, username, first_name, last_name, full_name, password_hash, type, confirmed, locked,
+			timezone, node_limit, number, default_plan_code, created_at, updated_at)
+			VALUES ('u1', 'ada@example.com', 'ada@example.com', 'Ada', 'L', 'Ada L', 'x', 'USER', TRUE, FALSE,
+			'UTC', 10, '100001', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+		`INSERT INTO billing_profiles (id, user_id, name, company_name, vat_id, country_code, state, street, city, postcode,
+			billing_email, default_plan_code, created_at, updated_at)
+			VALUES ('bp1', 'u1', 'Ada', 'AE GmbH', '', 'DE', '', 'Str. 1', 'Berlin', '10115', 'b@example.com', 'partner',
+			CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+		`INSERT INTO projects (id, name, name_lower, description, environment, avatar_url, currency, billing_profile_id, created_at, updated_at)
+			VALUES ('linked', 'Linked', 'linked', '', '', '', 'EUR', 'bp1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),
+			       ('alone', 'Alone', 'alone', '', '', '', 'EUR', NULL, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	plans := map[string]sql.NullString{}
+	rows, err := db.QueryContext(t.Context(), "SELECT id, plan_code FROM projects")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var plan sql.NullString
+		if err := rows.Scan(&id, &plan); err != nil {
+			t.Fatal(err)
+		}
+		plans[id] = plan
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if plans["linked"] != (sql.NullString{String: "partner", Valid: true}) || plans["alone"].Valid {
+		t.Fatalf("plans after the migration: %v", plans)
+	}
+}
+
+// TestCheckSchema: a database is this binary's once migrated, and neither
+// before nor when a newer binary has migrated it further.
+func TestCheckSchema(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, storetest.NewConfig(t))
+	if err := db.CheckSchema(t.Context()); err == nil || !strings.Contains(err.Error(), "migrate it first") {
+		t.Fatalf("CheckSchema before Migrate = %v", err)
+	}
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckSchema(t.Context()); err != nil {
+		t.Fatalf("CheckSchema after Migrate = %v", err)
+	}
+	if _, err := db.ExecContext(t.Context(),
+		"INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, TRUE)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CheckSchema(t.Context()); err == nil || !strings.Contains(err.Error(), "newer than this binary's") {
+		t.Fatalf("CheckSchema of a newer schema = %v", err)
 	}
 }

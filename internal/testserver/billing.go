@@ -14,18 +14,31 @@ import (
 )
 
 // BilledProject creates a project for u that may order nodes (no project
-// lock): it is billed to a new billing profile with a card, both made the
-// way the panel makes them, through PaymentService and the built-in test
-// payment provider's confirmation (POST /payment/test/confirm).
+// lock): it is billed to a new billing profile of a US company with a card
+// (PayingProfile).
 func (s *Server) BilledProject(t testing.TB, u User, name string) *cloudv1.Project {
+	t.Helper()
+	company := "Example Inc."
+	profile := s.PayingProfile(t, u, &paymentv1.CreateBillingProfileRequest{
+		Name: "Ops", Company: &company, CountryCode: "US", Street: "1 Main St", City: "Springfield",
+		Postcode: "12345", BillingEmail: "billing@example.com",
+	})
+	p, err := s.Cloud(u.Token).CreateProject(context.Background(), connect.NewRequest(&cloudv1.CreateProjectRequest{Name: name, BillingAddressId: profile.GetId()}))
+	if err != nil {
+		t.Fatalf("create project %q: %v", name, err)
+	}
+	return p.Msg.GetProject()
+}
+
+// PayingProfile creates the billing profile req for u with a default card,
+// both made the way the panel makes them: through PaymentService and the
+// built-in test payment provider's confirmation (POST /payment/test/confirm)
+// of the test card tok_visa.
+func (s *Server) PayingProfile(t testing.TB, u User, req *paymentv1.CreateBillingProfileRequest) *cloudv1.BillingProfile {
 	t.Helper()
 	ctx := context.Background()
 	pay := paymentv1connect.NewPaymentServiceClient(H2CClient(), s.URL, ClientOptions(u.Token)...)
-	company := "Example Inc."
-	profile, err := pay.CreateBillingProfile(ctx, connect.NewRequest(&paymentv1.CreateBillingProfileRequest{
-		Name: "Ops", Company: &company, CountryCode: "US", Street: "1 Main St", City: "Springfield",
-		Postcode: "12345", BillingEmail: "billing@example.com",
-	}))
+	profile, err := pay.CreateBillingProfile(ctx, connect.NewRequest(req))
 	if err != nil {
 		t.Fatalf("create billing profile: %v", err)
 	}
@@ -44,9 +57,5 @@ func (s *Server) BilledProject(t testing.TB, u User, name string) *cloudv1.Proje
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("confirm the test card: %s", res.Status)
 	}
-	p, err := s.Cloud(u.Token).CreateProject(ctx, connect.NewRequest(&cloudv1.CreateProjectRequest{Name: name, BillingAddressId: profileID}))
-	if err != nil {
-		t.Fatalf("create project %q: %v", name, err)
-	}
-	return p.Msg.GetProject()
+	return profile.Msg.GetBillingProfile()
 }

@@ -2,23 +2,30 @@ package cloudv1_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/riverqueue/river"
+	"google.golang.org/protobuf/proto"
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	cloudv2 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2/cloudv2connect"
+	paymentv1 "github.com/gpcore/gpcore/gen/gpcore/api/payment/v1"
+	"github.com/gpcore/gpcore/gen/gpcore/api/payment/v1/paymentv1connect"
+	typev1 "github.com/gpcore/gpcore/gen/gpcore/type/v1"
 	apicloudv1 "github.com/gpcore/gpcore/internal/api/cloudv1"
 	apicloudv2 "github.com/gpcore/gpcore/internal/api/cloudv2"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
+	"github.com/gpcore/gpcore/internal/app"
 	"github.com/gpcore/gpcore/internal/auth"
 	"github.com/gpcore/gpcore/internal/billing"
 	"github.com/gpcore/gpcore/internal/billing/billingtest"
@@ -376,6 +383,25 @@ func TestMonthOfActivityGivesABill(t *testing.T) {
 	}
 }
 
+// hasRow reports whether a line of text has the cells, in this order.
+func hasRow(text string, cells ...string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		rest, ok := line, true
+		for _, c := range cells {
+			i := strings.Index(rest, c)
+			if i < 0 {
+				ok = false
+				break
+			}
+			rest = rest[i+len(c):]
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 // hasLine reports whether a line of text has label and, after it, value.
 func hasLine(text, label, value string) bool {
 	for _, line := range strings.Split(text, "\n") {
@@ -435,5 +461,395 @@ func TestBillsAreTheOwners(t *testing.T) {
 	}
 	if _, err := s.v1(c.token).DeleteProject(ctx, connect.NewRequest(&cloudv1.DeleteProjectRequest{Id: other.ID})); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// chargeWatcher is the built-in test payment provider, telling each charge
+// it is asked for on a channel and holding it until release is closed: until
+// then the bill is issued and its payment asked for, PENDING.
+type chargeWatcher struct {
+	billing.TestProvider
+	charged chan billing.Charge
+	release chan struct{}
+}
+
+func (w chargeWatcher) Charge(ctx context.Context, c billing.Charge) (billing.ChargeResult, error) {
+	w.charged <- c
+	select {
+	case <-w.release:
+	case <-ctx.Done():
+		return billing.ChargeResult{}, ctx.Err()
+	}
+	return w.TestProvider.Charge(ctx, c)
+}
+
+// monthServer is a whole server whose clock the test moves, with a customer
+// in Berlin billed to a German company's profile with a card: a month of
+// the customer's activity passes in no time, and the periodic billing sweep
+// job (every 100 ms) closes it once the clock has passed its end. Its
+// payment provider holds every charge until release is closed (at the end
+// of the test, before the server stops).
+type monthServer struct {
+	*testserver.Server
+	// storage is the server's database, for the operator's commands
+	// (gpcore admin ...) to open beside it.
+	storage app.Config
+	clock   *billingtest.Clock
+	watcher chargeWatcher
+	user    testserver.User
+	profile *cloudv1.BillingProfile
+}
+
+func startMonthServer(t *testing.T, currency string) *monthServer {
+	t.Helper()
+	clk := &billingtest.Clock{}
+	clk.Set(berlin(t, "2026-11-02 09:00"))
+	watcher := chargeWatcher{charged: make(chan billing.Charge, 16), release: make(chan struct{})}
+	var storage app.Config
+	s := testserver.Start(t, func(c *app.Config) {
+		storage = app.Config{Database: c.Database, DataDir: c.DataDir, LogLevel: "warn"}
+		c.Currency = currency
+		c.Now = clk.Now
+		c.AccessTokenTTL = 24 * 365 * time.Hour // a month passes on the server's clock
+		c.SimStepDelay = 0
+		c.PaymentProvider = watcher
+		c.BillingSweepInterval = 100 * time.Millisecond
+		c.SellerName, c.SellerAddress, c.SellerVATID = "Bare Metal GmbH", `Hauptstraße 1\n60311 Frankfurt am Main`, "DE111111111"
+	})
+	t.Cleanup(func() { close(watcher.release) }) // before the server stops
+	u := s.Register(t)
+	if _, err := s.Cloud(u.Token).UpdateTimezone(context.Background(), connect.NewRequest(&cloudv1.UpdateTimezoneRequest{Timezone: "Europe/Berlin"})); err != nil {
+		t.Fatal(err)
+	}
+	company, vatID := "Analytical Engines GmbH", "DE123456789"
+	profile := s.PayingProfile(t, u, &paymentv1.CreateBillingProfileRequest{
+		Name: "Ada Lovelace", Company: &company, VatId: &vatID, CountryCode: "DE",
+		Street: "Königsallee 5", City: "Düsseldorf", Postcode: "40212", BillingEmail: "billing@example.com",
+	})
+	return &monthServer{Server: s, storage: storage, clock: clk, watcher: watcher, user: u, profile: profile}
+}
+
+// project creates the customer's project name, billed to their profile
+// unless unbilled.
+func (m *monthServer) project(t *testing.T, name string, unbilled bool) *cloudv1.Project {
+	t.Helper()
+	req := &cloudv1.CreateProjectRequest{Name: name, BillingAddressId: m.profile.GetId()}
+	if unbilled {
+		req.BillingAddressId = ""
+	}
+	res, err := m.Cloud(m.user.Token).CreateProject(context.Background(), connect.NewRequest(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Msg.GetProject()
+}
+
+// closeNovember moves the clock five minutes into December and returns the
+// charge the sweep job then asks for: the payment of November's bill.
+func (m *monthServer) closeNovember(t *testing.T) billing.Charge {
+	t.Helper()
+	select {
+	case ch := <-m.watcher.charged:
+		t.Fatalf("a charge before the month ended: %+v", ch)
+	default:
+	}
+	m.clock.Set(berlin(t, "2026-12-01 00:05"))
+	select {
+	case ch := <-m.watcher.charged:
+		return ch
+	case <-time.After(time.Minute): // a safety net against a hung test, not a timing assumption
+		t.Fatal("the sweep job charged nothing after the month ended")
+	}
+	return billing.Charge{}
+}
+
+// onlyBill returns the customer's one bill and its PDF's text.
+func (m *monthServer) onlyBill(t *testing.T, opts ...connect.ClientOption) (*cloudv1.Bill, string) {
+	t.Helper()
+	ctx := context.Background()
+	c := m.Cloud(m.user.Token, opts...)
+	list, err := c.ListBillingProfileBills(ctx, connect.NewRequest(&cloudv1.ListBillingProfileBillsRequest{Id: m.profile.GetId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Msg.GetBills()) != 1 || list.Msg.GetTotal() != 1 {
+		t.Fatalf("bills %v", list.Msg)
+	}
+	b := list.Msg.GetBills()[0]
+	pdf, err := c.GetBillingProfileBillPdf(ctx, connect.NewRequest(&cloudv1.GetBillingProfileBillPdfRequest{Id: m.profile.GetId(), BillId: b.GetId()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, billingtest.PDFText(t, pdf.Msg.GetPdf().GetBytes())
+}
+
+// TestMonthOfOrderedNodesIsClosedByTheSweepJob runs November 2026 of a
+// customer on a whole server whose clock the test moves: nodes ordered
+// through CreateNode on the simulated hardware (hourly ones, one destroyed
+// in the middle of the month, and a monthly one), then the clock passes the
+// end of the month and the periodic billing sweep job closes it and asks
+// for the payment of its bill, with no call from the test. While the payment
+// provider holds that charge, the bill is read through the API as its owner
+// reads it, with Connect and with gRPC: the list, the details, and the PDF,
+// whose totals, lines and numbers (read back with pdftotext) are the
+// details'. Once in each currency a server can be started with.
+func TestMonthOfOrderedNodesIsClosedByTheSweepJob(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		currency        string
+		hour, month     int64 // BM-S1 in fra1, in the seed
+		net, tax, gross int64
+	}{
+		// 245 + 132 hours and a month: 96.70, and 19 % of it, 18.373, is 18.37.
+		{"EUR", 10, 5900, 377*10 + 5900, 1837, 9670 + 1837},
+		// 377 hours of 0.11 and a month of 65.00: 106.47; 19 % is 20.2293.
+		{"USD", 11, 6500, 377*11 + 6500, 2023, 10647 + 2023},
+	} {
+		t.Run(tc.currency, func(t *testing.T) {
+			t.Parallel()
+			s := startMonthServer(t, tc.currency)
+			u, profile, clk := s.user, s.profile, s.clock
+			ctx := context.Background()
+			c := s.Cloud(u.Token)
+			p := s.project(t, "Web shop", false)
+			f := subscribe(t, c)
+			order := func(at, fqdn string, period cloudv1.BillingPeriod) string {
+				t.Helper()
+				clk.Set(berlin(t, at))
+				req := orderS1(p.GetId(), fqdn)
+				req.BillingPeriod = period
+				res, err := c.CreateNode(ctx, connect.NewRequest(req))
+				if err != nil {
+					t.Fatalf("order %s: %v", fqdn, err)
+				}
+				id := res.Msg.GetNodes()[0].GetId()
+				f.awaitStatus(t, id, cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE)
+				return id
+			}
+			web1 := order("2026-11-10 10:59", "web1.example.com", cloudv1.BillingPeriod_BILLING_PERIOD_HOURLY)
+			order("2026-11-15 08:00", "db1.example.com", cloudv1.BillingPeriod_BILLING_PERIOD_MONTHLY)
+			clk.Set(berlin(t, "2026-11-20 14:30"))
+			retryBusy(t, func() error {
+				_, err := c.DestroyNode(ctx, connect.NewRequest(&cloudv1.DestroyNodeRequest{Id: web1, ProjectId: p.GetId()}))
+				return err
+			})
+			f.await(t, web1, "deletion", func(n *cloudv1.Node) bool {
+				return n.GetBillingPeriod() == cloudv1.BillingPeriod_BILLING_PERIOD_DELETED
+			})
+			order("2026-11-25 12:30", "web2.example.com", cloudv1.BillingPeriod_BILLING_PERIOD_HOURLY)
+
+			// Five minutes into December on the server's clock: the next
+			// sweep closes November and charges its bill.
+			charge := s.closeNovember(t)
+			if charge.Amount != tc.gross || charge.Currency != catalog.Currency(tc.currency) {
+				t.Fatalf("charge %+v, want %d %s", charge, tc.gross, tc.currency)
+			}
+
+			for _, wire := range cloudProtocols {
+				t.Run(wire.name, func(t *testing.T) {
+					v1 := s.Cloud(u.Token, wire.opts...)
+					list, err := v1.ListBillingProfileBills(ctx, connect.NewRequest(&cloudv1.ListBillingProfileBillsRequest{Id: profile.GetId()}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(list.Msg.GetBills()) != 1 || list.Msg.GetTotal() != 1 {
+						t.Fatalf("bills %v", list.Msg)
+					}
+					b := list.Msg.GetBills()[0]
+					if b.GetStatus() != cloudv1.BillStatus_BILL_STATUS_PENDING || charge.Description != "Bill "+b.GetNumber() {
+						t.Fatalf("bill %v after charge %+v", b, charge)
+					}
+					details, err := v1.GetBillingProfileBillDetails(ctx, connect.NewRequest(&cloudv1.GetBillingProfileBillDetailsRequest{Id: profile.GetId(), BillId: b.GetId()}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					bill, usage := details.Msg.GetBill(), details.Msg.GetUsage()
+					prices := map[string]*typev1.Price{
+						"Net amount": bill.GetNetPrice(), "VAT 19 %": bill.GetTaxPrice(), "Gross amount": bill.GetGrossPrice(),
+						"Credit": bill.GetCreditPrice(), "Total due": bill.GetTotalPrice(),
+					}
+					for label, want := range map[string]int64{"Net amount": tc.net, "VAT 19 %": tc.tax, "Gross amount": tc.gross, "Credit": 0, "Total due": tc.gross} {
+						if got := prices[label]; got.GetAmount() != want || got.GetCurrency() != tc.currency {
+							t.Errorf("%s: %v, want %d %s", label, got, want, tc.currency)
+						}
+					}
+					if !proto.Equal(bill, b) {
+						t.Errorf("the details' bill %v is not the listed bill %v", bill, b)
+					}
+					// The usage: the hours of web1 and web2 together, and db1's
+					// month.
+					type group struct {
+						period cloudv1.BillingPeriod
+						units  float64
+						total  int64
+						nodes  string
+					}
+					var groups []group
+					for _, g := range usage.GetFlavourUsages() {
+						var nodes []string
+						for _, n := range g.GetNodeUsages() {
+							nodes = append(nodes, n.GetName())
+						}
+						if g.GetFlavour().GetName() != "BM-S1" || g.GetTotal().GetCurrency() != tc.currency {
+							t.Errorf("usage group %v", g)
+						}
+						groups = append(groups, group{g.GetPeriod(), g.GetUnits(), g.GetTotal().GetAmount(), strings.Join(nodes, " ")})
+					}
+					wantGroups := []group{
+						{cloudv1.BillingPeriod_BILLING_PERIOD_HOURLY, 377, 377 * tc.hour, "web1.example.com web2.example.com"},
+						{cloudv1.BillingPeriod_BILLING_PERIOD_MONTHLY, 1, tc.month, "db1.example.com"},
+					}
+					if !slices.Equal(groups, wantGroups) || usage.GetTotal().GetAmount() != tc.net {
+						t.Fatalf("usage %v: groups %v, want %v", usage, groups, wantGroups)
+					}
+
+					pdf, err := v1.GetBillingProfileBillPdf(ctx, connect.NewRequest(&cloudv1.GetBillingProfileBillPdfRequest{Id: profile.GetId(), BillId: b.GetId()}))
+					if err != nil {
+						t.Fatal(err)
+					}
+					text := billingtest.PDFText(t, pdf.Msg.GetPdf().GetBytes())
+					money := func(amount int64) string { return billingtest.Formatted(amount, tc.currency, "DE") }
+					for label, price := range prices {
+						if !hasLine(text, label, money(price.GetAmount())) {
+							t.Errorf("the PDF has no line %q with %q, the details' %v:\n%s", label, money(price.GetAmount()), price, text)
+						}
+					}
+					// One line per node, with the details' units and numbers:
+					// its quantity, its unit price and its amount.
+					for _, l := range []struct {
+						description, quantity string
+						unit, amount          int64
+						span                  string
+					}{
+						{"web1.example.com: BM-S1, hourly", "245 hours", tc.hour, 245 * tc.hour, "10 Nov 2026 10:59 to 20 Nov 2026 14:30"},
+						{"web2.example.com: BM-S1, hourly", "132 hours", tc.hour, 132 * tc.hour, "25 Nov 2026 12:30 to 1 Dec 2026 00:00"},
+						{"db1.example.com: BM-S1, monthly", "1 month", tc.month, tc.month, "15 Nov 2026 08:00 to 15 Dec 2026 08:00"},
+					} {
+						if !hasRow(text, l.description, l.quantity, money(l.unit), money(l.amount)) {
+							t.Errorf("the PDF has no line %q, %s at %s, %s:\n%s", l.description, l.quantity, money(l.unit), money(l.amount), text)
+						}
+						if !strings.Contains(text, "Project Web shop (plan gpcore), "+l.span) {
+							t.Errorf("the PDF does not say %s was billed for %s:\n%s", l.description, l.span, text)
+						}
+					}
+					if n := strings.Count(text, ": BM-S1, "); n != 3 {
+						t.Errorf("the PDF has %d node lines, want 3:\n%s", n, text)
+					}
+					for _, want := range []string{"Invoice number: " + b.GetNumber(), "Bare Metal GmbH", "VAT ID: DE111111111",
+						"Analytical Engines GmbH", "VAT ID: DE123456789", "Königsallee 5",
+						"Billing period: 1 November 2026 to 30 November 2026 (Europe/Berlin)"} {
+						if !strings.Contains(text, want) {
+							t.Errorf("the PDF lacks %q:\n%s", want, text)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestDefaultPlanCodeIsThePlanOfNewProjects: a project subscribes to its
+// billing profile's default plan code when it gets the profile (created with
+// it, or linked to it later), and keeps that plan when staff change the
+// default (ChangeDefaultPlanCode "only affects projects created in the
+// future"). The customer sees each project's plan on the invoice.
+func TestDefaultPlanCodeIsThePlanOfNewProjects(t *testing.T) {
+	t.Parallel()
+	s := startMonthServer(t, "EUR")
+	ctx := context.Background()
+	staff := paymentv1connect.NewPaymentServiceClient(testserver.H2CClient(), s.URL, testserver.ClientOptions(s.OperatorToken(t))...)
+	plan := func() string {
+		t.Helper()
+		res, err := staff.GetDefaultPlanCode(ctx, connect.NewRequest(&paymentv1.GetDefaultPlanCodeRequest{BillingProfileId: s.profile.GetId()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Msg.GetPlanCode()
+	}
+	if got := plan(); got != billing.PlanGPCore {
+		t.Fatalf("a new profile's default plan code is %q", got)
+	}
+	shop := s.project(t, "Web shop", false)
+	later := s.project(t, "Later", true) // no billing profile yet: no plan yet
+	if _, err := staff.ChangeDefaultPlanCode(ctx, connect.NewRequest(&paymentv1.ChangeDefaultPlanCodeRequest{
+		BillingProfileId: s.profile.GetId(), PlanCode: billing.PlanFree,
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if got := plan(); got != billing.PlanFree {
+		t.Fatalf("after ChangeDefaultPlanCode: %q", got)
+	}
+	lab := s.project(t, "Partner lab", false)
+	c := s.Cloud(s.user.Token)
+	if _, err := c.UpdateProject(ctx, connect.NewRequest(&cloudv1.UpdateProjectRequest{Id: later.GetId(), BillingAddressId: s.profile.GetId()})); err != nil {
+		t.Fatal(err)
+	}
+
+	s.clock.Set(berlin(t, "2026-11-10 10:00"))
+	for i, p := range []*cloudv1.Project{shop, later, lab} {
+		if _, err := c.CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), fmt.Sprintf("n%d.example.com", i+1)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.closeNovember(t)
+	_, text := s.onlyBill(t)
+	for _, want := range []string{"Project Web shop (plan gpcore), ", "Project Later (plan free), ", "Project Partner lab (plan free), "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the invoice lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestCreditShowsOnTheBill: credit the operator grants a billing profile
+// (gpcore admin credit grant, on the database of the running server) is
+// taken off the profile's next bill: the bill's credit_price, a total that
+// much lower, what is charged, and the invoice's credit line; gpcore admin
+// credit list shows the grant and its use.
+func TestCreditShowsOnTheBill(t *testing.T) {
+	t.Parallel()
+	s := startMonthServer(t, "EUR")
+	ctx := context.Background()
+	var out strings.Builder
+	if err := app.GrantCredit(ctx, s.storage, s.profile.GetId(), "5.00", "eur", "outage of 3 November", &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Its credit in EUR is now €5.00"; !strings.Contains(out.String(), want) {
+		t.Fatalf("credit grant said %q, want %q", out.String(), want)
+	}
+	p := s.project(t, "Web shop", false)
+	// 100 hours of BM-S1: 10.00 net, 11.90 gross; 5.00 of it paid by the credit.
+	s.clock.Set(berlin(t, "2026-11-10 10:00"))
+	created, err := s.Cloud(s.user.Token).CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), "web1.example.com")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Set(berlin(t, "2026-11-14 13:30"))
+	retryBusy(t, func() error {
+		_, err := s.Cloud(s.user.Token).DestroyNode(ctx, connect.NewRequest(&cloudv1.DestroyNodeRequest{Id: created.Msg.GetNodes()[0].GetId(), ProjectId: p.GetId()}))
+		return err
+	})
+	charge := s.closeNovember(t)
+	for _, wire := range cloudProtocols {
+		t.Run(wire.name, func(t *testing.T) {
+			b, text := s.onlyBill(t, wire.opts...)
+			if b.GetGrossPrice().GetAmount() != 1190 || b.GetCreditPrice().GetAmount() != 500 || b.GetTotalPrice().GetAmount() != 690 ||
+				b.GetCreditPrice().GetFormatted() != "€5.00" || charge.Amount != 690 {
+				t.Fatalf("bill %v, charge %+v", b, charge)
+			}
+			for label, amount := range map[string]int64{"Gross amount": 1190, "Credit": -500, "Total due": 690} {
+				if want := billingtest.Formatted(amount, "EUR", "DE"); !hasLine(text, label, want) {
+					t.Errorf("the invoice has no line %q with %q:\n%s", label, want, text)
+				}
+			}
+		})
+	}
+	out.Reset()
+	if err := app.ListCredit(ctx, s.storage, s.profile.GetId(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"€0.00 left", "€5.00", "granted: outage of 3 November", "-€5.00", "taken off bill 000001"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("credit list lacks %q:\n%s", want, out.String())
+		}
 	}
 }

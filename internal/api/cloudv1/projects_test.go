@@ -13,6 +13,7 @@ import (
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1/cloudv1connect"
 	typev1 "github.com/gpcore/gpcore/gen/gpcore/type/v1"
+	"github.com/gpcore/gpcore/internal/app"
 	"github.com/gpcore/gpcore/internal/billing"
 	"github.com/gpcore/gpcore/internal/billing/billingtest"
 	"github.com/gpcore/gpcore/internal/identity"
@@ -530,6 +531,58 @@ func TestListProjectFlavours(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.ListProjectFlavours(ctx, connect.NewRequest(&cloudv1.ListProjectFlavoursRequest{Id: tc.id, DatacenterId: tc.dc}))
 			testserver.WantCode(t, err, tc.code, tc.field)
+		})
+	}
+}
+
+// TestProjectsOfADollarServer: a server started with --currency USD creates
+// projects in US dollars, and everything priced for them is in dollars: the
+// project's flavours, its nodes and its usage.
+func TestProjectsOfADollarServer(t *testing.T) {
+	t.Parallel()
+	s := testserver.Start(t, func(c *app.Config) { c.Currency = "usd" })
+	u := s.Register(t)
+	p := s.BilledProject(t, u, "Dollar shop")
+	if p.GetCurrency() != cloudv1.Currency_CURRENCY_US_DOLLAR {
+		t.Fatalf("CreateProject on a USD server: currency %v", p.GetCurrency())
+	}
+	ctx := context.Background()
+	for _, proto := range cloudProtocols {
+		t.Run(proto.name, func(t *testing.T) {
+			c := s.Cloud(u.Token, proto.opts...)
+			got, err := c.GetProject(ctx, connect.NewRequest(&cloudv1.GetProjectRequest{Id: p.GetId()}))
+			if err != nil || got.Msg.GetProject().GetCurrency() != cloudv1.Currency_CURRENCY_US_DOLLAR {
+				t.Fatalf("GetProject: %v, %v", got, err)
+			}
+			flavours, err := c.ListProjectFlavours(ctx, connect.NewRequest(&cloudv1.ListProjectFlavoursRequest{Id: p.GetId(), DatacenterId: seedFra1}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s1 *cloudv1.Flavour
+			for _, f := range flavours.Msg.GetFlavours() {
+				if f.GetId() == seedS1 {
+					s1 = f
+				}
+			}
+			// The seed's BM-S1 in fra1: 0.11 USD per hour, 65.00 USD per month.
+			if s1.GetPricePerHour().GetAmount() != 11 || s1.GetPricePerHour().GetCurrency() != "USD" ||
+				s1.GetPricePerMonth().GetFormatted() != "$65.00" {
+				t.Fatalf("BM-S1 for a USD project: %v", s1)
+			}
+			created, err := c.CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), "dollar-"+proto.name+".example")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if price := created.Msg.GetNodes()[0].GetFlavour().GetPricePerHour(); price.GetAmount() != 11 || price.GetCurrency() != "USD" {
+				t.Fatalf("the node's hourly price %v", price)
+			}
+			usage, err := c.GetProjectUsage(ctx, connect.NewRequest(&cloudv1.GetProjectUsageRequest{Id: p.GetId(), Detailed: true}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total := usage.Msg.GetUsage().GetTotal(); total.GetCurrency() != "USD" || total.GetAmount()%11 != 0 || total.GetAmount() == 0 {
+				t.Fatalf("usage %v, want started hours of 0.11 USD", usage.Msg.GetUsage())
+			}
 		})
 	}
 }
