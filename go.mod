@@ -6,7 +6,6 @@ require (
 	buf.build/gen/go/gportal/gpcore/grpc/go v1.3.0-20231205131303-5896269704d6.2
 	buf.build/gen/go/gportal/gpcore/protocolbuffers/go v1.31.0-20231205131303-5896269704d6.2
 	connectrpc.com/connect v1.21.1
-	connectrpc.com/grpchealth v1.5.0
 	connectrpc.com/grpcreflect v1.3.1
 	github.com/bojanz/currency v1.5.1
 	github.com/bufbuild/protocompile v0.14.1
