@@ -14,7 +14,8 @@
 //
 // CurrentTx says how a node is billed at an instant (its period, a pending
 // change, the end of its paid term: the node's paid_until_at), for the node
-// domain's reads and checks.
+// domain's reads and checks; CurrentManyTx says it of a page of nodes in one
+// query.
 //
 // Prices are captured by StartTx and never change for the node; the billing
 // rules are metering's (internal/billing/metering). The timezone whose
@@ -193,6 +194,32 @@ func CurrentTx(ctx context.Context, db bun.IDB, nodeID string, at time.Time) (St
 		return State{}, err
 	}
 	return stateAt(phases, at.UTC()), nil
+}
+
+// CurrentManyTx returns, as part of the node domain's transaction db, how
+// each of nodes nodeIDs is billed at at, by node id, in one query: what
+// CurrentTx says of each. A node without usage is an error.
+func CurrentManyTx(ctx context.Context, db bun.IDB, nodeIDs []string, at time.Time) (map[string]State, error) {
+	out := make(map[string]State, len(nodeIDs))
+	if len(nodeIDs) == 0 {
+		return out, nil
+	}
+	var phases []phaseRow
+	if err := db.NewSelect().Model(&phases).Where("node_id IN (?)", bun.In(nodeIDs)).OrderExpr("node_id, starts_at").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("usage: phases of %d nodes: %w", len(nodeIDs), err)
+	}
+	of := make(map[string][]phaseRow, len(nodeIDs))
+	for _, p := range phases {
+		of[p.NodeID] = append(of[p.NodeID], p)
+	}
+	at = at.UTC()
+	for _, id := range nodeIDs {
+		if len(of[id]) == 0 {
+			return nil, fmt.Errorf("usage: node %s has no usage recorded", id)
+		}
+		out[id] = stateAt(of[id], at)
+	}
+	return out, nil
 }
 
 // ChangePeriodTx records, as part of the node domain's transaction db, that
