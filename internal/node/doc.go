@@ -68,7 +68,21 @@
 // one transaction. Between looks it snoozes (WorkerConfig.PollInterval).
 // Destroying ends the node's usage at once; when cleaning is done the
 // addresses and the server go back to the pool and the node is deleted (a
-// server that failed to clean stays out of the pool for an operator).
+// server that failed to clean stays out of the pool for an operator). A
+// teardown that fails (ERROR) may leave the instance on the server, so the
+// node keeps its server and addresses, unbilled, and takes nothing but
+// DestroyNode again.
+//
+// An operation never stays in the state its request put the server in. When
+// the driver refuses the request, or cannot be reached for as long as the
+// job retries (jobs.DefaultMaxAttempts), the job gives the operation up: the
+// server goes where the operation fails from the state recorded
+// (provision.Failure: DEPLOY_FAIL, RESCUE_FAIL, UNRESCUE_FAIL, ERROR,
+// CLEAN_FAIL) with the reason as its last error, a server log entry and a
+// notification, and the operation ends as the hardware's own failure would.
+// The node then takes what that state allows: a reinstall or a destroy
+// after a failed (re)install, rescue or unrescue again or a destroy after a
+// failed rescue, a destroy after a failed teardown.
 //
 // Power changes (PowerActionNode) are accepted only for a node at rest that
 // is ACTIVE or in RESCUE, and not when they make no sense (ON when on, OFF

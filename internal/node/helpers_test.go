@@ -60,6 +60,8 @@ type env struct {
 	sim      *sim.Driver
 	workers  *river.Workers
 	queue    *jobs.Queue
+	// maxAttempts is the jobs' number of attempts (0: the default).
+	maxAttempts int
 }
 
 // envOptions tune newEnv.
@@ -69,6 +71,12 @@ type envOptions struct {
 	stopped bool
 	// sim configures the simulated hardware (zero durations if nil).
 	sim *sim.Config
+	// driver, when set, is the provisioning driver of the queue, given
+	// the simulated hardware to wrap.
+	driver func(*sim.Driver) provision.Driver
+	// maxAttempts is how many attempts each job gets (the queue's default
+	// if 0).
+	maxAttempts int
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -106,8 +114,12 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		simCfg = *opts.sim
 	}
 	e := &env{db: db, identity: ids, billing: bill, projects: projects, keys: keyring.New(db, projects), hub: hub,
-		sim: sim.New(simCfg)}
-	e.queue = e.newQueue(t, e.sim)
+		sim: sim.New(simCfg), maxAttempts: opts.maxAttempts}
+	var driver provision.Driver = e.sim
+	if opts.driver != nil {
+		driver = opts.driver(e.sim)
+	}
+	e.queue = e.newQueue(t, driver)
 	e.nodes, err = node.New(db, node.Config{
 		Catalog: catalog.New(db), Projects: projects, Keys: e.keys, Hub: hub, Queue: e.queue,
 	})
@@ -130,7 +142,7 @@ func (e *env) newQueue(t *testing.T, driver provision.Driver) *jobs.Queue {
 		t.Fatal(err)
 	}
 	q, err := jobs.New(e.db, jobs.Config{
-		Workers: workers, PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		Workers: workers, PollInterval: 100 * time.Millisecond, MaxAttempts: e.maxAttempts, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

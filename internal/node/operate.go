@@ -125,10 +125,14 @@ func (s *Service) changed(ctx context.Context, cur catalog.Currency, projectID, 
 // request accepts a provisioning operation on a node at rest: the server
 // moves by the requested event (refused when the transition table does not
 // allow it from the server's state), the node records the operation, and
-// its job is enqueued.
+// its job is enqueued. A destroyed node takes only another destroy (its
+// teardown failed).
 func (s *Service) request(ctx context.Context, tx bun.Tx, n *lockedNode, op operation, event provision.Event) error {
 	if err := n.atRest(); err != nil {
 		return err
+	}
+	if n.node.destroyed() && op != opDestroy {
+		return fault.Precondition("node %s is being destroyed (%s): only destroying it again is possible", n.node.FQDN, n.server.ProvisionState)
 	}
 	to, err := provision.Transition(n.server.ProvisionState, event)
 	if err != nil {
@@ -274,8 +278,9 @@ func (s *Service) Power(ctx context.Context, userID, projectID, nodeID string, t
 // again, in the background. Enabling returns the rescue system's root
 // password, random, which is given to the rescue system once and not kept.
 // Refusals are fault errors: NotFound as for Get; FailedPrecondition while
-// the node is busy or when its state does not allow it (rescue from ACTIVE,
-// RESCUE or a failed rescue; back from RESCUE or a failed rescue).
+// the node is busy, once it is destroyed, or when its state does not allow
+// it (rescue from ACTIVE, RESCUE or a failed rescue; back from RESCUE or a
+// failed rescue).
 func (s *Service) Rescue(ctx context.Context, userID, projectID, nodeID string, enable bool) (string, error) {
 	var password string
 	_, err := s.change(ctx, userID, projectID, nodeID, func(ctx context.Context, tx bun.Tx, n *lockedNode) (string, []logEntry, error) {
@@ -314,9 +319,9 @@ type Reinstall struct {
 
 // Reinstall wipes a node and installs it anew, in the background, and
 // returns it (REBUILD). Refusals are fault errors: NotFound as for Get;
-// FailedPrecondition while the node is busy or when its state allows no
-// rebuild (only ACTIVE, DEPLOY_FAIL and ERROR do); and those of Create for
-// the image, the name and the credentials.
+// FailedPrecondition while the node is busy, once it is destroyed, or when
+// its state allows no rebuild (only ACTIVE, DEPLOY_FAIL and ERROR do); and
+// those of Create for the image, the name and the credentials.
 func (s *Service) Reinstall(ctx context.Context, userID, projectID, nodeID string, r Reinstall) (Node, error) {
 	n, err := s.reinstall(ctx, userID, projectID, nodeID, r)
 	return n, wrap("reinstall", err)
@@ -400,7 +405,10 @@ func deleteSecret(ctx context.Context, tx bun.Tx, nodeID string, kind secretKind
 // Destroy deletes a node: its usage ends now, and in the background its
 // server is torn down and cleaned, its addresses and the server go back to
 // the pool, and the node is gone. The node shows DELETING, then CLEANING,
-// until then. Refusals are fault errors: NotFound as for Get;
+// until then. A teardown that fails leaves the node in ERROR with its server
+// and addresses, no longer billed, until it is destroyed again; a cleaning
+// that fails deletes the node all the same and keeps the server out of the
+// pool for an operator. Refusals are fault errors: NotFound as for Get;
 // FailedPrecondition while the node is busy (wait for the operation to end)
 // or in a state the transition table allows no deletion from.
 func (s *Service) Destroy(ctx context.Context, userID, projectID, nodeID string) error {
@@ -408,9 +416,10 @@ func (s *Service) Destroy(ctx context.Context, userID, projectID, nodeID string)
 		if err := s.request(ctx, tx, n, opDestroy, provision.Delete); err != nil {
 			return "", nil, err
 		}
+		// Destroying again (the teardown failed) keeps the first end.
 		end := s.now()
 		if _, err := tx.NewUpdate().Model((*nodeRow)(nil)).
-			Set("usage_ended_at = ?", end).Where("id = ?", nodeID).Exec(ctx); err != nil {
+			Set("usage_ended_at = COALESCE(usage_ended_at, ?)", end).Where("id = ?", nodeID).Exec(ctx); err != nil {
 			return "", nil, fmt.Errorf("end usage of node %s: %w", nodeID, err)
 		}
 		if err := usage.EndTx(ctx, tx, nodeID, end); err != nil {
@@ -518,7 +527,7 @@ func (s *Service) Console(ctx context.Context, userID, nodeID string) (ConsoleAc
 		switch {
 		case n.server.PlatformManagementIP == "":
 			return fault.Precondition("node %s has no platform management: no remote console", n.node.FQDN)
-		case n.node.Operation == opDestroy:
+		case n.node.destroyed():
 			return fault.Precondition("node %s is being destroyed", n.node.FQDN)
 		}
 		id, err := uuid.NewV7()

@@ -237,7 +237,7 @@ func (v nodeView) node() (Node, error) {
 		PowerState:          v.PowerState,
 		LastError:           v.LastError,
 		Tags:                tags,
-		HasConsoleAccess:    v.PlatformManagementIP != "" && v.Operation != opDestroy,
+		HasConsoleAccess:    v.PlatformManagementIP != "" && !v.destroyed(),
 		BillingPeriod:       BillingPeriod(v.BillingPeriod),
 		TargetBillingPeriod: BillingPeriod(v.TargetBillingPeriod),
 		PaidUntil:           v.PaidUntilAt.UTC(),

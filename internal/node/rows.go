@@ -52,6 +52,11 @@ type nodeRow struct {
 	DeletedAt            *time.Time `bun:"deleted_at"`
 }
 
+// destroyed reports whether the customer has destroyed the node: its usage
+// has ended, and it takes no request but DestroyNode (again, when its
+// teardown failed) while its server is torn down and cleaned.
+func (r *nodeRow) destroyed() bool { return r.UsageEndedAt != nil }
+
 // serverRow is the part of a catalog servers row that nodes use.
 type serverRow struct {
 	bun.BaseModel `bun:"table:servers,alias:s"`

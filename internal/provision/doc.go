@@ -21,7 +21,7 @@
 // polls the driver. A state no progress event leaves is [Settled]: the
 // operation has succeeded or failed and nothing moves until the next
 // request. [Target] says where an operation in progress ends if it
-// succeeds.
+// succeeds, [Failure] where it ends if it fails or is given up.
 //
 // # Driving the hardware from a job
 //
@@ -40,4 +40,9 @@
 //     with a server log for each, and last_error on a failure.
 //  4. Not settled yet: return river.JobSnooze(poll interval). Settled:
 //     complete the job in that transaction.
+//
+// A request the driver refuses, or a driver that cannot be reached on the
+// job's last attempt, ends the operation where [Failure] says, with the
+// reason as last_error, in the transaction that completes the job: a
+// server never stays in the middle of an operation nobody carries on.
 package provision
