@@ -436,12 +436,17 @@ func (s *Service) Destroy(ctx context.Context, userID, projectID, nodeID string)
 // TargetBillingPeriod. Asking for the period the node is billed by cancels
 // a pending change. Refusals are fault errors: NotFound as for Get;
 // InvalidArgument naming "billing_period"; FailedPrecondition when there is
-// nothing to change.
+// nothing to change, and once the node is destroyed (its billing has ended,
+// while its server is torn down).
 func (s *Service) ChangeBillingPeriod(ctx context.Context, userID, projectID, nodeID string, period BillingPeriod) (Node, error) {
 	if !period.Valid() {
 		return Node{}, fault.Invalid("billing_period", "unknown billing period %q", period)
 	}
 	cur, err := s.change(ctx, userID, projectID, nodeID, func(ctx context.Context, tx bun.Tx, n *lockedNode) (string, []logEntry, error) {
+		if n.node.destroyed() {
+			return "", nil, fault.Precondition("node %s is being destroyed: its billing ended at %s, so its billing period cannot change",
+				n.node.FQDN, n.node.UsageEndedAt.UTC().Format(time.RFC3339))
+		}
 		// How the node is billed now is metering's (a pending change may
 		// have taken effect since the row was written).
 		now := s.now()

@@ -57,7 +57,10 @@ func (n nodeCalls) destroy(id string) error {
 
 func (n nodeCalls) get(id string) (*cloudv1.Node, error) {
 	res, err := n.c.GetNode(context.Background(), connect.NewRequest(&cloudv1.GetNodeRequest{Id: id, ProjectId: n.projectID}))
-	return res.Msg.GetNode(), err
+	if err != nil {
+		return nil, err
+	}
+	return res.Msg.GetNode(), nil
 }
 
 // must fails the test on err.

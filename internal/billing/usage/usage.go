@@ -34,6 +34,7 @@ import (
 
 	"github.com/gpcore/gpcore/internal/billing/metering"
 	"github.com/gpcore/gpcore/internal/catalog"
+	"github.com/gpcore/gpcore/internal/fault"
 )
 
 // NodeUsage is what StartTx records of a new node.
@@ -227,7 +228,7 @@ func CurrentManyTx(ctx context.Context, db bun.IDB, nodeIDs []string, at time.Ti
 // (metering.TermEnd of at), and returns how the node is billed now: with
 // the change pending as Target, taking effect at PaidUntil. Asking for the
 // period the node is billed by at at cancels a pending change. A node that
-// has ended is an error.
+// has ended is a fault.Precondition.
 func ChangePeriodTx(ctx context.Context, db bun.IDB, nodeID string, period metering.Period, at time.Time) (State, error) {
 	if !period.Valid() {
 		return State{}, fmt.Errorf("usage: node %s: unknown billing period %q", nodeID, period)
@@ -237,7 +238,7 @@ func ChangePeriodTx(ctx context.Context, db bun.IDB, nodeID string, period meter
 		return State{}, err
 	}
 	if !row.EndedAt.IsZero() {
-		return State{}, fmt.Errorf("usage: node %s ended at %s", nodeID, row.EndedAt)
+		return State{}, fault.Precondition("the usage of node %s ended at %s: its billing period cannot change", nodeID, row.EndedAt.UTC().Format(time.RFC3339))
 	}
 	at = at.UTC()
 	phases, err := loadPhases(ctx, db, nodeID)

@@ -12,6 +12,7 @@ import (
 	"github.com/gpcore/gpcore/internal/billing/metering"
 	"github.com/gpcore/gpcore/internal/billing/usage"
 	"github.com/gpcore/gpcore/internal/catalog"
+	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/identity"
 	"github.com/gpcore/gpcore/internal/project"
 	"github.com/gpcore/gpcore/internal/store"
@@ -135,8 +136,8 @@ func TestLifecycle(t *testing.T) {
 		_, err := usage.ChangePeriodTx(ctx, tx, n, metering.Monthly, end.Add(time.Minute))
 		return err
 	})
-	if err == nil {
-		t.Fatal("a change of an ended node succeeded")
+	if fault.KindOf(err) != fault.KindFailedPrecondition {
+		t.Fatalf("a change of an ended node: %v, want a failed precondition", err)
 	}
 }
 
