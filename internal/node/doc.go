@@ -2,10 +2,11 @@
 // projects. It orders them, installs, powers, rescues, reinstalls and
 // destroys them through jobs that drive a provision.Driver, keeps a server
 // log of every step, and tells the project's members of every change through
-// the notify hub. It keeps the tables of migration 00007_nodes.sql and the
-// allocation columns of the catalog's servers and ip_addresses (see the
-// migration); it reads the identity domain's users (node limits) and the
-// projects table (currency), and never writes them.
+// the notify hub. It keeps the tables of migration 00007_nodes.sql (and the
+// column 00010_node_operation_asked.sql adds) and the allocation columns of
+// the catalog's servers and ip_addresses (see the migration); it reads the
+// identity domain's users (node limits) and the projects table (currency),
+// and never writes them.
 //
 // # Ordering
 //
@@ -66,6 +67,13 @@
 // hardware took (provision.Walk), with a server log entry per step, until
 // the hardware settles; then it ends the operation and completes itself in
 // one transaction. Between looks it snoozes (WorkerConfig.PollInterval).
+// The request is made once, even across a crash between the driver's
+// acceptance and its record: the job records operation_asked_at before it
+// asks, and its request carries the job's id as operation id; a job that
+// resumes with operation_asked_at set and no record of the request reads
+// the hardware's state first, and only records the request when the driver
+// reports that id as accepted (a Rebuild or a Rescue asked twice would
+// start over).
 // Destroying ends the node's usage at once; when cleaning is done the
 // addresses and the server go back to the pool and the node is deleted (a
 // server that failed to clean stays out of the pool for an operator). A

@@ -143,7 +143,7 @@ func (s *Service) request(ctx context.Context, tx bun.Tx, n *lockedNode, op oper
 		return err
 	}
 	if _, err := tx.NewUpdate().Model((*nodeRow)(nil)).
-		Set("operation = ?", op).Set("operation_requested_at = NULL").Set("updated_at = ?", now).
+		Set("operation = ?", op).Set("operation_asked_at = NULL").Set("operation_requested_at = NULL").Set("updated_at = ?", now).
 		Where("id = ?", n.node.ID).
 		Exec(ctx); err != nil {
 		return fmt.Errorf("record %s of node %s: %w", op, n.node.ID, err)

@@ -44,6 +44,7 @@ type nodeRow struct {
 	HasPassword          bool       `bun:"has_password"`
 	UserData             string     `bun:"user_data"`
 	Operation            operation  `bun:"operation,nullzero"`
+	OperationAskedAt     *time.Time `bun:"operation_asked_at"`
 	OperationRequestedAt *time.Time `bun:"operation_requested_at"`
 	PowerTarget          string     `bun:"power_target,nullzero"`
 	UsageEndedAt         *time.Time `bun:"usage_ended_at"`

@@ -89,8 +89,13 @@ type provisionWorker[T nodeJob] struct {
 
 // Work implements river.Worker.
 func (p *provisionWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
-	return p.w.provision(ctx, p.op, job.Args.nodeID(), lastAttempt(job.JobRow), completer(job))
+	return p.w.provision(ctx, p.op, job.Args.nodeID(), operationID(job.JobRow), lastAttempt(job.JobRow), completer(job))
 }
+
+// operationID is the id of the driver request a provisioning job makes
+// (provision.Server.OperationID): its job's, which every attempt and every
+// resumption of the job shares, and no other request has.
+func operationID(job *rivertype.JobRow) string { return fmt.Sprintf("%s-%d", job.Kind, job.ID) }
 
 // powerWorker carries out power changes.
 type powerWorker struct {
@@ -128,9 +133,10 @@ func (w *worker) done(ctx context.Context, complete completeFunc) error {
 }
 
 // provision makes the driver carry out op on a node, one step per attempt:
-// the request if it has not been made, then a look at the hardware whose
-// progress is recorded; until the hardware settles, the job snoozes.
-func (w *worker) provision(ctx context.Context, op operation, nodeID string, last bool, complete completeFunc) error {
+// the request (with operation id opID) if it has not been made, then a look
+// at the hardware whose progress is recorded; until the hardware settles,
+// the job snoozes.
+func (w *worker) provision(ctx context.Context, op operation, nodeID, opID string, last bool, complete completeFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -144,11 +150,27 @@ func (w *worker) provision(ctx context.Context, op operation, nodeID string, las
 		return w.done(ctx, complete) // finished, or the node is gone
 	}
 	if n.node.OperationRequestedAt == nil {
-		if err := w.ask(ctx, op, n); err != nil {
-			if fault.KindOf(err) != fault.KindInternal {
-				return giveUp(fmt.Sprintf("The provisioning backend refused the %s: %v", describe[op], err))
+		ask := true
+		if n.node.OperationAskedAt != nil {
+			// An earlier attempt asked, and a crash (or a cut-off
+			// attempt) may have come between the driver's acceptance and
+			// its record; a Rebuild or a Rescue asked for twice starts
+			// over, so the driver says whether it has the request already.
+			hw, err := w.driver.GetState(ctx, n.provisionServer())
+			if err != nil {
+				return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
 			}
-			return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
+			ask = hw.OperationID != opID
+		} else if err := w.asking(ctx, op, nodeID); err != nil {
+			return err
+		}
+		if ask {
+			if err := w.ask(ctx, op, n, opID); err != nil {
+				if fault.KindOf(err) != fault.KindInternal {
+					return giveUp(fmt.Sprintf("The provisioning backend refused the %s: %v", describe[op], err))
+				}
+				return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
+			}
 		}
 		if err := w.requested(ctx, op, nodeID); err != nil {
 			return err
@@ -205,11 +227,12 @@ func (w *worker) provision(ctx context.Context, op operation, nodeID string, las
 	return nil
 }
 
-// ask makes the driver's request for op on the node, with what the request
-// carries (the image, name, keys, user data and one-time password of an
-// installation; the rescue system's password).
-func (w *worker) ask(ctx context.Context, op operation, n *lockedNode) error {
+// ask makes the driver's request for op on the node, with operation id
+// opID and what the request carries (the image, name, keys, user data and
+// one-time password of an installation; the rescue system's password).
+func (w *worker) ask(ctx context.Context, op operation, n *lockedNode, opID string) error {
 	srv := n.provisionServer()
+	srv.OperationID = opID
 	switch op {
 	case opDeploy, opRebuild:
 		d, err := w.deployment(ctx, n)
@@ -232,6 +255,19 @@ func (w *worker) ask(ctx context.Context, op operation, n *lockedNode) error {
 		return w.driver.Unrescue(ctx, srv)
 	}
 	return fmt.Errorf("node: unknown operation %q", op)
+}
+
+// asking records that the job is about to make the driver's request for op
+// on a node (operation_asked_at), so that if it never records the answer a
+// resumed job looks before asking again.
+func (w *worker) asking(ctx context.Context, op operation, nodeID string) error {
+	if _, err := w.db.NewUpdate().Model((*nodeRow)(nil)).
+		Set("operation_asked_at = ?", w.now()).
+		Where("id = ?", nodeID).Where("operation = ?", op).Where("operation_requested_at IS NULL").
+		Exec(ctx); err != nil {
+		return fmt.Errorf("record the asking for %s on node %s: %w", op, nodeID, err)
+	}
+	return nil
 }
 
 // deployment is what an installation of the node writes.
@@ -386,7 +422,7 @@ func (w *worker) finish(ctx context.Context, tx bun.Tx, op operation, n *lockedN
 		entry = failure(SourceInternal, "The %s failed: the server is %s", describe[op], hw.Provision)
 	}
 	q := tx.NewUpdate().Model((*nodeRow)(nil)).
-		Set("operation = NULL").Set("operation_requested_at = NULL").Set("updated_at = ?", now).
+		Set("operation = NULL").Set("operation_asked_at = NULL").Set("operation_requested_at = NULL").Set("updated_at = ?", now).
 		Where("id = ?", n.node.ID)
 	if op == opDestroy && hw.Provision == catalog.StateError {
 		entry = failure(SourceInternal, "The teardown of node %s failed (%s): the node keeps its server and addresses, and is no longer billed; destroy it again to retry",

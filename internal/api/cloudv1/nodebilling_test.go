@@ -34,7 +34,7 @@ func TestChangeBillingPeriodOfADestroyedNode(t *testing.T) {
 	grpc := nodeCalls{t, s.v1(c.token, connect.WithGRPC()), c.project.ID}
 	f := subscribe(t, calls.c)
 	id := calls.create("billed.example")
-	f.awaitStatus(t, id, stateActive)
+	f.awaitEnd(t, id, stateActive, "The installation is done")
 
 	refused := func(when string) {
 		t.Helper()
@@ -74,6 +74,6 @@ func TestChangeBillingPeriodOfADestroyedNode(t *testing.T) {
 	// A teardown that failed leaves it in ERROR, still not billed.
 	s.hw.refuse("Destroy", fault.Precondition("the BMC refuses"))
 	s.hw.setUnreachable(false)
-	f.awaitStatus(t, id, stateError)
+	f.awaitEnd(t, id, stateError, "refused the teardown and cleaning: the BMC refuses")
 	refused("ERROR")
 }

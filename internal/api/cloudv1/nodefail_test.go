@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -71,6 +72,16 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// awaitEnd waits until the node is in state at the end of an operation:
+// its notification, and the server log entry the operation's end writes
+// (a node notification is rendered when it is sent, so an earlier one can
+// show the state too, before the operation has ended).
+func (f *feed) awaitEnd(t *testing.T, id string, state cloudv1.ServerProvisioningState, log string) {
+	t.Helper()
+	f.awaitStatus(t, id, state)
+	f.awaitLog(t, log)
+}
+
 // awaitDeleted waits for the notification that the node is gone.
 func (f *feed) awaitDeleted(t *testing.T, id string) {
 	t.Helper()
@@ -91,37 +102,34 @@ func TestRefusedRequestsEndInFailureStates(t *testing.T) {
 	grpc := nodeCalls{t, s.v1(c.token, connect.WithGRPC()), c.project.ID}
 	f := subscribe(t, calls.c)
 	id := calls.create("refused.example")
-	f.awaitStatus(t, id, stateActive)
+	f.awaitEnd(t, id, stateActive, "The installation is done")
 
 	// A refused reinstall fails the deploy; another reinstall is accepted
 	// and recovers the node.
 	s.hw.refuse("Rebuild", fault.Precondition("the disk controller is missing"))
 	must(t, calls.reinstall(id))
-	f.awaitStatus(t, id, stateDeployFail)
-	f.awaitLog(t, "The provisioning backend refused the reinstallation: the disk controller is missing")
+	f.awaitEnd(t, id, stateDeployFail, "The provisioning backend refused the reinstallation: the disk controller is missing")
 	s.hw.refuse("Rebuild", nil)
 	must(t, grpc.reinstall(id))
-	f.awaitStatus(t, id, stateActive)
+	f.awaitEnd(t, id, stateActive, "The reinstallation is done")
 
 	// A refused rescue fails the rescue; leaving rescue mode is accepted.
 	s.hw.refuse("Rescue", fault.Precondition("no rescue image"))
 	must(t, calls.rescue(id, true))
-	f.awaitStatus(t, id, stateRescueFail)
-	f.awaitLog(t, "refused the rescue boot: no rescue image")
+	f.awaitEnd(t, id, stateRescueFail, "refused the rescue boot: no rescue image")
 	must(t, grpc.rescue(id, false))
-	f.awaitStatus(t, id, stateActive)
+	f.awaitEnd(t, id, stateActive, "The return from rescue is done")
 
 	// So does a refused return from rescue.
 	s.hw.refuse("Rescue", nil)
 	must(t, calls.rescue(id, true))
-	f.awaitStatus(t, id, cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_RESCUE)
+	f.awaitEnd(t, id, cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_RESCUE, "The rescue boot is done")
 	s.hw.refuse("Unrescue", fault.Precondition("the installed system's disk is gone"))
 	must(t, calls.rescue(id, false))
-	f.awaitStatus(t, id, stateUnrescueFail)
-	f.awaitLog(t, "refused the return from rescue")
+	f.awaitEnd(t, id, stateUnrescueFail, "refused the return from rescue")
 	s.hw.refuse("Unrescue", nil)
 	must(t, calls.rescue(id, false))
-	f.awaitStatus(t, id, stateActive)
+	f.awaitEnd(t, id, stateActive, "The return from rescue is done")
 
 	// A refused destroy leaves the node in ERROR, still the customer's and
 	// no longer billed: it takes nothing but another destroy, which
@@ -129,8 +137,7 @@ func TestRefusedRequestsEndInFailureStates(t *testing.T) {
 	serverID := s.serverOf(t, id)
 	s.hw.refuse("Destroy", fault.Precondition("the BMC refuses"))
 	must(t, calls.destroy(id))
-	f.awaitStatus(t, id, stateError)
-	f.awaitLog(t, "refused the teardown and cleaning: the BMC refuses")
+	f.awaitEnd(t, id, stateError, "refused the teardown and cleaning: the BMC refuses")
 	n, err := calls.get(id)
 	if err != nil || n.GetStatus() != stateError || n.GetHasConsoleAccess() {
 		t.Fatalf("a node whose teardown was refused: %v, %v", n, err)
@@ -166,19 +173,17 @@ func TestGivenUpOperationsEndInFailureStates(t *testing.T) {
 	// An install given up: DEPLOY_FAIL, and the node can be destroyed.
 	s.hw.setUnreachable(true)
 	lost := calls.create("lost.example")
-	f.awaitStatus(t, lost, stateDeployFail)
-	f.awaitLog(t, "The provisioning backend could not be reached; the installation was given up")
+	f.awaitEnd(t, lost, stateDeployFail, "The provisioning backend could not be reached; the installation was given up")
 	s.hw.setUnreachable(false)
 	must(t, calls.destroy(lost))
 	f.awaitDeleted(t, lost)
 
 	// A teardown given up: ERROR; destroying again deletes the node.
 	id := calls.create("teardown.example")
-	f.awaitStatus(t, id, stateActive)
+	f.awaitEnd(t, id, stateActive, "The installation is done")
 	s.hw.setUnreachable(true)
 	must(t, calls.destroy(id))
-	f.awaitStatus(t, id, stateError)
-	f.awaitLog(t, "the teardown and cleaning was given up")
+	f.awaitEnd(t, id, stateError, "the teardown and cleaning was given up")
 	s.hw.setUnreachable(false)
 	must(t, calls.destroy(id))
 	f.awaitDeleted(t, id)
@@ -197,17 +202,63 @@ func TestFailedTeardownTakesDestroyAgain(t *testing.T) {
 	calls := nodeCalls{t, s.v1(c.token), c.project.ID}
 	f := subscribe(t, calls.c)
 	id := calls.create("stuck.example")
-	f.awaitStatus(t, id, stateActive)
+	f.awaitEnd(t, id, stateActive, "The installation is done")
 	if err := s.sim.Fail(s.serverOf(t, id), catalog.StateDeleting, "the BMC lost power"); err != nil {
 		t.Fatal(err)
 	}
 	must(t, calls.destroy(id))
-	f.awaitStatus(t, id, stateError)
-	f.awaitLog(t, "The teardown of node stuck.example failed (ERROR)")
+	f.awaitEnd(t, id, stateError, "The teardown of node stuck.example failed (ERROR)")
 	if got := s.count(t, "SELECT COUNT(*) FROM ip_addresses a JOIN server_interfaces i ON i.id = a.interface_id WHERE i.server_id = ?",
 		s.serverOf(t, id)); got != 2 {
 		t.Fatalf("the node whose teardown failed has %d addresses, want its 2", got)
 	}
 	must(t, calls.destroy(id))
 	f.awaitDeleted(t, id)
+}
+
+// TestResumedRequestIsNotMadeTwice: a worker that crashes after the
+// backend accepted a reinstall or a rescue, before it recorded that,
+// resumes without asking again: a Rebuild or a Rescue asked for twice
+// would start over.
+func TestResumedRequestIsNotMadeTwice(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, method string
+		request      func(nodeCalls, string) error
+		end          cloudv1.ServerProvisioningState
+		accepted     string
+		done         string
+	}{
+		{"reinstall", "Rebuild", func(n nodeCalls, id string) error { return n.reinstall(id) }, stateActive,
+			"The provisioning backend accepted the reinstallation", "The reinstallation is done"},
+		{"rescue", "Rescue", func(n nodeCalls, id string) error { return n.rescue(id, true) },
+			cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_RESCUE, "The provisioning backend accepted the rescue boot",
+			"The rescue boot is done"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := startNodeServer(t, nodeServerOptions{})
+			c := s.customer(t)
+			calls := nodeCalls{t, s.v1(c.token, connect.WithGRPC()), c.project.ID}
+			f := subscribe(t, calls.c)
+			id := calls.create("resumed-" + tc.name + ".example")
+			f.awaitEnd(t, id, stateActive, "The installation is done")
+
+			accepted := s.hw.stall(tc.method)
+			must(t, tc.request(calls, id))
+			select {
+			case <-accepted:
+			case <-time.After(nodeWait):
+				t.Fatalf("the %s never reached the backend", tc.method)
+			}
+			s.crash(t)
+			f.awaitEnd(t, id, tc.end, tc.done)
+			if got := s.hw.made(tc.method); got != 1 {
+				t.Fatalf("the backend was asked for %d %s requests, want 1", got, tc.method)
+			}
+			if got := s.count(t, "SELECT COUNT(*) FROM server_logs WHERE node_id = ? AND message = ?", id, tc.accepted); got != 1 {
+				t.Fatalf("%q logged %d times, want once", tc.accepted, got)
+			}
+		})
+	}
 }

@@ -38,9 +38,10 @@ import (
 // nodeServer is CloudService v1 on an in-process server, with the
 // interceptors gpcore puts in front of it (errors, authorization), over a
 // node domain whose hardware and job queue the test controls: the
-// simulated datacenter behind a driver (hardware) that refuses requests or
-// cannot be reached when the test says so, and jobs with as many attempts
-// as the test gives them.
+// simulated datacenter behind a driver (hardware) that refuses requests,
+// cannot be reached or stalls when the test says so, jobs with as many
+// attempts as the test gives them, and a queue the test can crash and
+// start again.
 type nodeServer struct {
 	url      string
 	db       *store.DB
@@ -55,6 +56,8 @@ type nodeServer struct {
 	sim *sim.Driver
 	// maxAttempts is each job's number of attempts.
 	maxAttempts int
+	// queue is the queue working the jobs now.
+	queue *jobs.Queue
 }
 
 // nodeServerOptions tune startNodeServer.
@@ -101,9 +104,10 @@ func startNodeServer(t *testing.T, opts nodeServerOptions) *nodeServer {
 	t.Cleanup(func() { _ = hub.Stop(context.Background()) })
 	s := &nodeServer{db: db, identity: ids, issuer: issuer, billing: b, projects: projects, hub: hub,
 		sim: sim.New(sim.Config{}), maxAttempts: opts.maxAttempts}
-	s.hw = &hardware{Driver: s.sim, refusals: map[string]error{}}
+	s.hw = &hardware{Driver: s.sim, refusals: map[string]error{}, accepted: map[string]int{}, stalls: map[string]chan struct{}{}}
 	keys := keyring.New(db, projects)
-	s.nodes, err = node.New(db, node.Config{Catalog: catalog.New(db), Projects: projects, Keys: keys, Hub: hub, Queue: s.startQueue(t)})
+	s.queue = s.startQueue(t)
+	s.nodes, err = node.New(db, node.Config{Catalog: catalog.New(db), Projects: projects, Keys: keys, Hub: hub, Queue: s.queue})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,6 +150,19 @@ func (s *nodeServer) startQueue(t *testing.T) *jobs.Queue {
 		_ = q.Stop(ctx)
 	})
 	return q
+}
+
+// crash stops the job queue at once, as a crash would: the running jobs
+// are cut off and go back to the queue; then a new queue takes them up, as
+// the restarted process would.
+func (s *nodeServer) crash(t *testing.T) {
+	t.Helper()
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.queue.Stop(now); err == nil {
+		t.Fatal("the crash cut no job off")
+	}
+	s.queue = s.startQueue(t)
 }
 
 // nodeCustomer is a person with a project that may order nodes, signed in.
@@ -231,6 +248,13 @@ type hardware struct {
 	refusals map[string]error
 	// unreachable fails every call as a backend that does not answer.
 	unreachable bool
+	// accepted counts the requests the sim accepted, by method.
+	accepted map[string]int
+	// stalls are the methods whose next accepted request is not answered:
+	// the call returns only when its context ends (the worker crashed or
+	// was cut off right after the backend accepted). The channel is closed
+	// when the sim has accepted the request.
+	stalls map[string]chan struct{}
 }
 
 var _ provision.Driver = (*hardware)(nil)
@@ -253,6 +277,43 @@ func (h *hardware) setUnreachable(down bool) {
 	h.unreachable = down
 }
 
+// stall makes the next request of method that the sim accepts go
+// unanswered (see hardware.stalls), and returns the channel closed when
+// the sim has accepted it.
+func (h *hardware) stall(method string) <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ch := make(chan struct{})
+	h.stalls[method] = ch
+	return ch
+}
+
+// made returns how many requests of method the sim accepted.
+func (h *hardware) made(method string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.accepted[method]
+}
+
+// answer is the answer to a request of method that the sim answered with
+// err: counted when accepted, and withheld when the method stalls.
+func (h *hardware) answer(ctx context.Context, method string, err error) error {
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.accepted[method]++
+	stalled := h.stalls[method]
+	delete(h.stalls, method)
+	h.mu.Unlock()
+	if stalled == nil {
+		return nil
+	}
+	close(stalled)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
 // fault is the error a call of method gets instead of being made, if any.
 func (h *hardware) fault(method string) error {
 	h.mu.Lock()
@@ -268,7 +329,7 @@ func (h *hardware) Deploy(ctx context.Context, s provision.Server, d provision.D
 	if err := h.fault("Deploy"); err != nil {
 		return err
 	}
-	return h.Driver.Deploy(ctx, s, d)
+	return h.answer(ctx, "Deploy", h.Driver.Deploy(ctx, s, d))
 }
 
 // Rebuild implements provision.Driver.
@@ -276,7 +337,7 @@ func (h *hardware) Rebuild(ctx context.Context, s provision.Server, d provision.
 	if err := h.fault("Rebuild"); err != nil {
 		return err
 	}
-	return h.Driver.Rebuild(ctx, s, d)
+	return h.answer(ctx, "Rebuild", h.Driver.Rebuild(ctx, s, d))
 }
 
 // Destroy implements provision.Driver.
@@ -284,7 +345,7 @@ func (h *hardware) Destroy(ctx context.Context, s provision.Server) error {
 	if err := h.fault("Destroy"); err != nil {
 		return err
 	}
-	return h.Driver.Destroy(ctx, s)
+	return h.answer(ctx, "Destroy", h.Driver.Destroy(ctx, s))
 }
 
 // Rescue implements provision.Driver.
@@ -292,7 +353,7 @@ func (h *hardware) Rescue(ctx context.Context, s provision.Server, password stri
 	if err := h.fault("Rescue"); err != nil {
 		return err
 	}
-	return h.Driver.Rescue(ctx, s, password)
+	return h.answer(ctx, "Rescue", h.Driver.Rescue(ctx, s, password))
 }
 
 // Unrescue implements provision.Driver.
@@ -300,7 +361,7 @@ func (h *hardware) Unrescue(ctx context.Context, s provision.Server) error {
 	if err := h.fault("Unrescue"); err != nil {
 		return err
 	}
-	return h.Driver.Unrescue(ctx, s)
+	return h.answer(ctx, "Unrescue", h.Driver.Unrescue(ctx, s))
 }
 
 // SetPower implements provision.Driver.
