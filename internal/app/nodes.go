@@ -27,8 +27,8 @@ const DefaultSimStepDelay = 2 * time.Second
 
 // buildNodes creates the node domain and what it runs on: the notification
 // hub, the provisioning driver (the simulated hardware), the job queue with
-// the node workers (and billing's: its periodic sweep), and the node
-// service. The hub and the queue start with Serve (startBackground).
+// the node workers (and billing's) and their periodic jobs (billing's sweep,
+// the nodes' billing changes), and the node service. The hub and the queue start with Serve (startBackground).
 func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, bill *billing.Service) (*node.Service, error) {
 	hub, err := notify.New(ctx, a.db, notify.Config{Logger: a.log})
 	if err != nil {
@@ -47,7 +47,7 @@ func (a *App) buildNodes(ctx context.Context, cat *catalog.Catalog, projects *pr
 		return nil, err
 	}
 	queue, err := jobs.New(a.db, jobs.Config{
-		Workers: workers, Logger: a.log, PeriodicJobs: billing.PeriodicJobs(),
+		Workers: workers, Logger: a.log, PeriodicJobs: append(billing.PeriodicJobs(), node.PeriodicJobs(node.BillingChangeInterval)...),
 		JobTimeout: a.cfg.JobTimeout, RescueStuckJobsAfter: a.cfg.JobRescueAfter,
 	})
 	if err != nil {

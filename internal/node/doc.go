@@ -115,8 +115,15 @@
 // (internal/billing/usage), written in the transaction that makes each
 // change: the order starts it, ChangeBillingPeriod records a change that
 // applies when the current term ends (TargetBillingPeriod until then), and
-// Destroy ends it at once, whatever the cleaning takes. The row's
-// billing_period, target_billing_period and paid_until_at show the billing
-// as of its last change; reads return it as it is now (usage.CurrentTx), so
-// PaidUntil moves on with every started hour or paid month.
+// Destroy ends it at once, whatever the cleaning takes (a destroyed node's
+// billing period cannot change any more). Metering is the one source of
+// truth of how a node is billed: reads return it as it is now
+// (usage.CurrentManyTx), so PaidUntil moves on with every started hour or
+// paid month, and the billing_period filter of List asks it too
+// (usage.NodesBilledBy). The row's billing_period, target_billing_period and
+// paid_until_at record the billing as of its last change, and as of the
+// moment a pending change took effect: the job node_billing_changes
+// (PeriodicJobs, every BillingChangeInterval) finds the rows whose change
+// is due, records the new billing, writes it to the project's log and tells
+// the project's members of the node.
 package node

@@ -416,10 +416,13 @@ func (s *Service) Destroy(ctx context.Context, userID, projectID, nodeID string)
 		if err := s.request(ctx, tx, n, opDestroy, provision.Delete); err != nil {
 			return "", nil, err
 		}
-		// Destroying again (the teardown failed) keeps the first end.
+		// Destroying again (the teardown failed) keeps the first end; a
+		// pending change of billing period never takes effect (EndTx drops
+		// it).
 		end := s.now()
 		if _, err := tx.NewUpdate().Model((*nodeRow)(nil)).
-			Set("usage_ended_at = COALESCE(usage_ended_at, ?)", end).Where("id = ?", nodeID).Exec(ctx); err != nil {
+			Set("usage_ended_at = COALESCE(usage_ended_at, ?)", end).Set("target_billing_period = NULL").
+			Where("id = ?", nodeID).Exec(ctx); err != nil {
 			return "", nil, fmt.Errorf("end usage of node %s: %w", nodeID, err)
 		}
 		if err := usage.EndTx(ctx, tx, nodeID, end); err != nil {

@@ -37,9 +37,10 @@ type WorkerConfig struct {
 }
 
 // AddWorkers registers a worker for every node job kind in workers, for the
-// queue (jobs.New) that works them. The workers follow the rules of package
-// jobs: they decide from the database, record each step as it happens, and
-// finish with one transaction that writes the outcome and completes the job.
+// queue (jobs.New) that works them; PeriodicJobs are the ones that queue
+// schedules. The workers follow the rules of package jobs: they decide from
+// the database, record each step as it happens, and finish with one
+// transaction that writes the outcome and completes the job.
 func AddWorkers(workers *river.Workers, db *store.DB, cfg WorkerConfig) error {
 	if cfg.Projects == nil || cfg.Hub == nil || cfg.Driver == nil {
 		return errors.New("node: WorkerConfig needs Projects, Hub and Driver")
@@ -58,6 +59,7 @@ func AddWorkers(workers *river.Workers, db *store.DB, cfg WorkerConfig) error {
 	river.AddWorker(workers, &provisionWorker[rescueArgs]{w: w, op: opRescue})
 	river.AddWorker(workers, &provisionWorker[unrescueArgs]{w: w, op: opUnrescue})
 	river.AddWorker(workers, &powerWorker{w: w})
+	river.AddWorker(workers, &billingChangesWorker{w: w})
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/gpcore/gpcore/internal/api/interceptor"
 	"github.com/gpcore/gpcore/internal/auth"
 	"github.com/gpcore/gpcore/internal/billing"
+	"github.com/gpcore/gpcore/internal/billing/billingtest"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/identity"
 	"github.com/gpcore/gpcore/internal/jobs"
@@ -40,8 +41,8 @@ import (
 // node domain whose hardware and job queue the test controls: the
 // simulated datacenter behind a driver (hardware) that refuses requests,
 // cannot be reached or stalls when the test says so, jobs with as many
-// attempts as the test gives them, and a queue the test can crash and
-// start again.
+// attempts as the test gives them, a queue the test can crash and start
+// again, and a clock the test can move.
 type nodeServer struct {
 	url      string
 	db       *store.DB
@@ -58,6 +59,8 @@ type nodeServer struct {
 	maxAttempts int
 	// queue is the queue working the jobs now.
 	queue *jobs.Queue
+	// now is the node domain's clock.
+	now func() time.Time
 }
 
 // nodeServerOptions tune startNodeServer.
@@ -65,7 +68,14 @@ type nodeServerOptions struct {
 	// maxAttempts is how many attempts a job gets (jobs.DefaultMaxAttempts
 	// if 0); 1 makes the first failure the last.
 	maxAttempts int
+	// clock is the node domain's clock (the system's if nil), which the
+	// test moves past the end of a billing term.
+	clock *billingtest.Clock
 }
+
+// billingChangeInterval is how often the node_billing_changes job runs in
+// tests: soon after the test moves the clock.
+const billingChangeInterval = 100 * time.Millisecond
 
 func startNodeServer(t *testing.T, opts nodeServerOptions) *nodeServer {
 	t.Helper()
@@ -103,11 +113,14 @@ func startNodeServer(t *testing.T, opts nodeServerOptions) *nodeServer {
 	}
 	t.Cleanup(func() { _ = hub.Stop(context.Background()) })
 	s := &nodeServer{db: db, identity: ids, issuer: issuer, billing: b, projects: projects, hub: hub,
-		sim: sim.New(sim.Config{}), maxAttempts: opts.maxAttempts}
+		sim: sim.New(sim.Config{}), maxAttempts: opts.maxAttempts, now: time.Now}
+	if opts.clock != nil {
+		s.now = opts.clock.Now
+	}
 	s.hw = &hardware{Driver: s.sim, refusals: map[string]error{}, accepted: map[string]int{}, stalls: map[string]chan struct{}{}}
 	keys := keyring.New(db, projects)
 	s.queue = s.startQueue(t)
-	s.nodes, err = node.New(db, node.Config{Catalog: catalog.New(db), Projects: projects, Keys: keys, Hub: hub, Queue: s.queue})
+	s.nodes, err = node.New(db, node.Config{Catalog: catalog.New(db), Projects: projects, Keys: keys, Hub: hub, Queue: s.queue, Now: s.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,12 +144,13 @@ func (s *nodeServer) startQueue(t *testing.T) *jobs.Queue {
 	t.Helper()
 	workers := river.NewWorkers()
 	if err := node.AddWorkers(workers, s.db, node.WorkerConfig{
-		Projects: s.projects, Hub: s.hub, Driver: s.hw, PollInterval: 20 * time.Millisecond,
+		Projects: s.projects, Hub: s.hub, Driver: s.hw, PollInterval: 20 * time.Millisecond, Now: s.now,
 	}); err != nil {
 		t.Fatal(err)
 	}
 	q, err := jobs.New(s.db, jobs.Config{
 		Workers: workers, PollInterval: 100 * time.Millisecond, MaxAttempts: s.maxAttempts, Logger: slog.New(slog.DiscardHandler),
+		PeriodicJobs: node.PeriodicJobs(billingChangeInterval),
 	})
 	if err != nil {
 		t.Fatal(err)

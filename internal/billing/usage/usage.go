@@ -15,7 +15,8 @@
 // CurrentTx says how a node is billed at an instant (its period, a pending
 // change, the end of its paid term: the node's paid_until_at), for the node
 // domain's reads and checks; CurrentManyTx says it of a page of nodes in one
-// query.
+// query, and NodesBilledBy selects the nodes billed by a period at an
+// instant, for the node domain's searches.
 //
 // Prices are captured by StartTx and never change for the node; the billing
 // rules are metering's (internal/billing/metering). The timezone whose
@@ -221,6 +222,17 @@ func CurrentManyTx(ctx context.Context, db bun.IDB, nodeIDs []string, at time.Ti
 		out[id] = stateAt(of[id], at)
 	}
 	return out, nil
+}
+
+// NodesBilledBy returns a query for the ids of the nodes billed by period
+// at at (the phase in effect then, as CurrentTx sees it), for the node
+// domain's filters: "n.id IN (?)" with the query as argument.
+func NodesBilledBy(db bun.IDB, period metering.Period, at time.Time) *bun.SelectQuery {
+	at = at.UTC()
+	return db.NewSelect().TableExpr("node_usage_phases AS cur").Column("cur.node_id").
+		Where("cur.period = ?", period).
+		Where("cur.starts_at <= ?", at).
+		Where("NOT EXISTS (SELECT 1 FROM node_usage_phases AS nxt WHERE nxt.node_id = cur.node_id AND nxt.starts_at > cur.starts_at AND nxt.starts_at <= ?)", at)
 }
 
 // ChangePeriodTx records, as part of the node domain's transaction db, that

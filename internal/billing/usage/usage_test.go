@@ -2,6 +2,7 @@ package usage_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -235,6 +236,25 @@ func TestCurrentMany(t *testing.T) {
 			}
 			if got[changing].Target != metering.Monthly && when.Before(at.Add(time.Hour)) {
 				t.Errorf("at %s: the pending change is missing: %+v", when, got[changing])
+			}
+			// NodesBilledBy selects the nodes by the period CurrentTx gives.
+			for _, period := range []metering.Period{metering.Hourly, metering.Monthly} {
+				var billed []string
+				if err := tx.NewSelect().TableExpr("node_usage").Column("node_id").
+					Where("node_id IN (?)", usage.NodesBilledBy(tx, period, when)).OrderExpr("node_id").
+					Scan(ctx, &billed); err != nil {
+					return err
+				}
+				var want []string
+				for _, id := range ids {
+					if got[id].Period == period {
+						want = append(want, id)
+					}
+				}
+				slices.Sort(want)
+				if !slices.Equal(billed, want) {
+					t.Errorf("at %s: NodesBilledBy(%s) = %v, want %v", when, period, billed, want)
+				}
 			}
 			if got, err := usage.CurrentManyTx(ctx, tx, nil, when); err != nil || len(got) != 0 {
 				t.Errorf("no nodes: %v, %v", got, err)
