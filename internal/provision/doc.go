@@ -32,12 +32,13 @@
 //  1. In a transaction, load the server; if its state is settled the
 //     operation is over: complete the job.
 //  2. If the request has not been recorded as made yet (the domain records
-//     that it was, in the same row), read the state first: a State whose
-//     OperationID is the request's says a crash came between the request
-//     and its record, and the request is only recorded. Otherwise make it
-//     (Deploy, Destroy, ...) with its OperationID, and record it. So a
-//     request is never made twice, not even a Rebuild or a Rescue, which
-//     start over when repeated.
+//     that it was, in the same row), record that it is about to be made,
+//     make it (Deploy, Destroy, ...) with its OperationID, and record that
+//     it was. When an earlier attempt was about to make it, read the state
+//     first: a State with the request's OperationID says a crash came
+//     between the request and its record, and the request is only
+//     recorded. So a request is never made twice, not even a Rebuild or a
+//     Rescue, which start over when repeated.
 //  3. GetState; [Walk] from the recorded state to the reported one gives
 //     the steps the hardware took meanwhile. Apply them in one transaction,
 //     with a server log for each, and last_error on a failure.
