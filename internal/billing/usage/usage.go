@@ -229,9 +229,14 @@ func CurrentManyTx(ctx context.Context, db bun.IDB, nodeIDs []string, at time.Ti
 // domain's filters: "n.id IN (?)" with the query as argument.
 func NodesBilledBy(db bun.IDB, period metering.Period, at time.Time) *bun.SelectQuery {
 	at = at.UTC()
+	// The phase in effect is the last one started by at, or the first one
+	// (the order's) when none has.
 	return db.NewSelect().TableExpr("node_usage_phases AS cur").Column("cur.node_id").
 		Where("cur.period = ?", period).
-		Where("cur.starts_at <= ?", at).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("cur.starts_at <= ?", at).
+				WhereOr("NOT EXISTS (SELECT 1 FROM node_usage_phases AS prv WHERE prv.node_id = cur.node_id AND prv.starts_at < cur.starts_at)")
+		}).
 		Where("NOT EXISTS (SELECT 1 FROM node_usage_phases AS nxt WHERE nxt.node_id = cur.node_id AND nxt.starts_at > cur.starts_at AND nxt.starts_at <= ?)", at)
 }
 

@@ -216,7 +216,9 @@ func TestCurrentMany(t *testing.T) {
 	changing := billingtest.OrderNode(t, db, billingtest.Order{ProjectID: p.ID, FlavourID: billingtest.FlavourS1, FQDN: "c.example.com", At: at})
 	billingtest.ChangePeriod(t, db, changing, metering.Monthly, at.Add(time.Minute))
 	ids := []string{hourly, monthly, changing}
-	for _, when := range []time.Time{at.Add(30 * time.Minute), at.Add(2 * time.Hour)} {
+	// Before the order too (a replica whose clock is behind): the order's
+	// phase is the one in effect.
+	for _, when := range []time.Time{at.Add(-time.Second), at.Add(30 * time.Minute), at.Add(2 * time.Hour)} {
 		inTx(t, db, func(ctx context.Context, tx bun.Tx) error {
 			got, err := usage.CurrentManyTx(ctx, tx, ids, when)
 			if err != nil {
