@@ -26,9 +26,10 @@ const DefaultSimStepDelay = 2 * time.Second
 
 // buildNodes creates the node domain and what it runs on: the provisioning
 // driver (the simulated hardware, unless Config.Driver), the job queue with
-// the node workers and periodic jobs (and billing's), and the node service,
-// on the notification hub build made, which has tokens sign its console
-// tokens. The queue starts with Serve (startBackground).
+// the node workers (and billing's) and their periodic jobs (billing's sweep,
+// the console sweep, the nodes' billing changes), and the node service, on
+// the notification hub build made, which has tokens sign its console tokens.
+// The queue starts with Serve (startBackground).
 func (a *App) buildNodes(cat *catalog.Catalog, projects *project.Service, keys *keyring.Service,
 	bill *billing.Service, tokens node.ConsoleTokens,
 ) (*node.Service, error) {
@@ -50,7 +51,7 @@ func (a *App) buildNodes(cat *catalog.Catalog, projects *project.Service, keys *
 		return nil, err
 	}
 	queue, err := jobs.New(a.db, jobs.Config{
-		Workers: workers, Logger: a.log, PeriodicJobs: append(billing.PeriodicJobs(a.cfg.BillingSweepInterval), node.PeriodicJobs()...),
+		Workers: workers, Logger: a.log, PeriodicJobs: append(billing.PeriodicJobs(a.cfg.BillingSweepInterval), node.PeriodicJobs(node.BillingChangeInterval)...),
 		JobTimeout: a.cfg.JobTimeout, RescueStuckJobsAfter: a.cfg.JobRescueAfter,
 	})
 	if err != nil {

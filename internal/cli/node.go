@@ -495,7 +495,8 @@ func newNodeDestroyCommand() *cobra.Command {
 		Short:   "Destroy nodes: their disks are wiped and their servers go back to the pool",
 		Long: `Destroy nodes: billing stops at once, the disks are wiped and the servers
 and IP addresses go back to the pool. Asks for confirmation unless --yes.
---wait returns when the nodes are gone.`,
+--wait returns when the nodes are gone, and exits non-zero when a teardown
+fails (ERROR: the node keeps its server, unbilled; destroy it again).`,
 		Args: cobra.MinimumNArgs(1),
 	}, func(ctx context.Context, c *call, args []string) error {
 		var nodes []*cloudv1.Node

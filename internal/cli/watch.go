@@ -75,7 +75,11 @@ var rescued = statusGoal(cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STA
 	cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_RESCUE_FAIL)
 
 // destroyed is the goal of a destruction: the node gone, its server cleaned.
-var destroyed = goal{show: statusText, reached: deleted, failed: func(*cloudv1.Node) bool { return false }, gone: true}
+// A node left in ERROR failed its teardown: it keeps its server, and can be
+// destroyed again.
+var destroyed = goal{show: statusText, reached: deleted, failed: func(n *cloudv1.Node) bool {
+	return !deleted(n) && n.GetStatus() == cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ERROR
+}, gone: true}
 
 // statusGoal waits for a node to reach the provisioning state done; the
 // states fails and ERROR are failures, as is the node's deletion.

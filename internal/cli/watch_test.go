@@ -235,3 +235,34 @@ func TestWaitForDestructionEndsWhenTheNodeIsGone(t *testing.T) {
 	}
 	wantStates(t, out.String(), "web1.example.net", "ACTIVE", "DESTROYED")
 }
+
+// TestWaitForDestructionFailsWhenTheTeardownFails: a node left in ERROR
+// (its teardown failed; it can be destroyed again) ends the wait for its
+// destruction as a failure, with the server log's errors.
+func TestWaitForDestructionFailsWhenTheTeardownFails(t *testing.T) {
+	failed := web1(cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ERROR)
+	f := &fakeCloud{
+		getNode: func(call int32) (*cloudv1.Node, error) {
+			if call == 1 {
+				return web1(cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_DELETING), nil
+			}
+			return failed, nil
+		},
+		subscribe: func(ctx context.Context, _ int32, send func(*cloudv1.Notification)) error {
+			send(heartbeat())
+			send(&cloudv1.Notification{Message: &cloudv1.Notification_ServerLog{ServerLog: &cloudv1.ServerLog{
+				Message: "The teardown of node web1.example.net failed (ERROR): destroy it again to retry",
+				Level:   cloudv1.ServerLogLevelType_SERVER_LOG_LEVEL_TYPE_ERROR, Server: &cloudv1.BasicServer{Name: "fra1-s1-01"},
+			}}})
+			send(changed(failed))
+			<-ctx.Done()
+			return nil
+		},
+	}
+	w, out, _ := fakeWatch(t, t.Context(), f, destroyed, active)
+	_, err := w.wait(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "web1.example.net is ERROR") || !strings.Contains(err.Error(), "destroy it again to retry") {
+		t.Fatalf("wait for a destruction whose teardown failed: %v", err)
+	}
+	wantStates(t, out.String(), "web1.example.net", "ACTIVE", "ERROR")
+}

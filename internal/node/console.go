@@ -146,7 +146,7 @@ func (n *lockedNode) hasConsole() error {
 	switch {
 	case n.server.PlatformManagementIP == "":
 		return fault.Precondition("node %s has no platform management: no remote console", n.node.FQDN)
-	case n.node.Operation == opDestroy:
+	case n.node.destroyed():
 		return fault.Precondition("node %s is being destroyed", n.node.FQDN)
 	}
 	return nil
@@ -221,13 +221,12 @@ func (w *consoleSweepWorker) Work(ctx context.Context, _ *river.Job[consoleSweep
 	return nil
 }
 
-// PeriodicJobs returns the node jobs to schedule (jobs.Config.PeriodicJobs):
-// the sweep of expired console sessions, every ConsoleSweepInterval and
-// whenever a replica becomes River's leader. Their workers are AddWorkers'.
-func PeriodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{river.NewPeriodicJob(
+// consoleSweepJob schedules the sweep of expired console sessions, every
+// ConsoleSweepInterval and whenever a replica becomes River's leader.
+func consoleSweepJob() *river.PeriodicJob {
+	return river.NewPeriodicJob(
 		river.PeriodicInterval(ConsoleSweepInterval),
 		func() (river.JobArgs, *river.InsertOpts) { return consoleSweepArgs{}, nil },
 		&river.PeriodicJobOpts{ID: consoleSweepArgs{}.Kind(), RunOnStart: true},
-	)}
+	)
 }

@@ -243,7 +243,7 @@ func TestConsoleSweep(t *testing.T) {
 	clock.Advance(node.DefaultConsoleTTL - 3*time.Minute) // the first one's end
 
 	signal := &jobDone{kind: "node_console_sweep", done: make(chan struct{}, 1)}
-	e.startQueue(t, e.newQueueWith(t, e.sim, jobs.Config{Logger: slog.New(signal), PeriodicJobs: node.PeriodicJobs()}))
+	e.startQueue(t, e.newQueueWith(t, e.sim, jobs.Config{Logger: slog.New(signal), PeriodicJobs: node.PeriodicJobs(node.BillingChangeInterval)}))
 	select {
 	case <-signal.done:
 	case <-time.After(waitTimeout):

@@ -3,10 +3,11 @@
 // destroys them through jobs that drive a provision.Driver, keeps a server
 // log of every step, opens remote consoles on their servers' BMCs, and
 // tells the project's members of every change through the notify hub. It
-// keeps the tables of migration 00007_nodes.sql and the allocation columns
-// of the catalog's servers and ip_addresses (see the migration); it reads
-// the identity domain's users (node limits) and the projects table
-// (currency), and never writes them.
+// keeps the tables of migration 00007_nodes.sql (and the column
+// 00010_node_operation_asked.sql adds) and the allocation columns of the
+// catalog's servers and ip_addresses (see the migration); it reads the
+// identity domain's users (node limits) and the projects table (currency),
+// and never writes them.
 //
 // # Ordering
 //
@@ -27,9 +28,11 @@
 // # Names
 //
 // NormalizeFQDN is the one place names are checked: RFC 1123 labels of at
-// most 63 characters, at most 253 in all, a trailing dot accepted and
-// dropped, upper case folded, so "Web1.Example.NET." and "web1.example.net"
-// are the same node. A live node's name is unique across all projects.
+// most 63 characters, at most 253 in all, a last label (the top-level
+// domain) that is not all digits (RFC 1123 section 2.1: "1.2.3.4" is an
+// address), a trailing dot accepted and dropped, upper case folded, so
+// "Web1.Example.NET." and "web1.example.net" are the same node. A live
+// node's name is unique across all projects.
 //
 // # Credentials and secrets
 //
@@ -65,9 +68,30 @@
 // hardware took (provision.Walk), with a server log entry per step, until
 // the hardware settles; then it ends the operation and completes itself in
 // one transaction. Between looks it snoozes (WorkerConfig.PollInterval).
+// The request is made once, even across a crash between the driver's
+// acceptance and its record: the job records operation_asked_at before it
+// asks, and its request carries the job's id as operation id; a job that
+// resumes with operation_asked_at set and no record of the request reads
+// the hardware's state first, and only records the request when the driver
+// reports that id as accepted (a Rebuild or a Rescue asked twice would
+// start over).
 // Destroying ends the node's usage at once; when cleaning is done the
 // addresses and the server go back to the pool and the node is deleted (a
-// server that failed to clean stays out of the pool for an operator).
+// server that failed to clean stays out of the pool for an operator). A
+// teardown that fails (ERROR) may leave the instance on the server, so the
+// node keeps its server and addresses, unbilled, and takes nothing but
+// DestroyNode again.
+//
+// An operation never stays in the state its request put the server in. When
+// the driver refuses the request, or cannot be reached for as long as the
+// job retries (jobs.DefaultMaxAttempts), the job gives the operation up: the
+// server goes where the operation fails from the state recorded
+// (provision.Failure: DEPLOY_FAIL, RESCUE_FAIL, UNRESCUE_FAIL, ERROR,
+// CLEAN_FAIL) with the reason as its last error, a server log entry and a
+// notification, and the operation ends as the hardware's own failure would.
+// The node then takes what that state allows: a reinstall or a destroy
+// after a failed (re)install, rescue or unrescue again or a destroy after a
+// failed rescue, a destroy after a failed teardown.
 //
 // Power changes (PowerActionNode) are accepted only for a node at rest that
 // is ACTIVE or in RESCUE, and not when they make no sense (ON when on, OFF
@@ -108,8 +132,15 @@
 // (internal/billing/usage), written in the transaction that makes each
 // change: the order starts it, ChangeBillingPeriod records a change that
 // applies when the current term ends (TargetBillingPeriod until then), and
-// Destroy ends it at once, whatever the cleaning takes. The row's
-// billing_period, target_billing_period and paid_until_at show the billing
-// as of its last change; reads return it as it is now (usage.CurrentTx), so
-// PaidUntil moves on with every started hour or paid month.
+// Destroy ends it at once, whatever the cleaning takes (a destroyed node's
+// billing period cannot change any more). Metering is the one source of
+// truth of how a node is billed: reads return it as it is now
+// (usage.CurrentManyTx), so PaidUntil moves on with every started hour or
+// paid month, and the billing_period filter of List asks it too
+// (usage.NodesBilledBy). The row's billing_period, target_billing_period and
+// paid_until_at record the billing as of its last change, and as of the
+// moment a pending change took effect: the job node_billing_changes
+// (PeriodicJobs, every BillingChangeInterval) finds the rows whose change
+// is due, records the new billing, writes it to the project's log and tells
+// the project's members of the node.
 package node

@@ -22,6 +22,9 @@ const (
 //     digits and hyphens, and neither starts nor ends with a hyphen (RFC 1123
 //     allows a leading digit);
 //   - the name is at most MaxFQDNLength characters;
+//   - the last label (the top-level domain) is not all digits: RFC 1123
+//     section 2.1 says a valid host name can never have the dotted-decimal
+//     form #.#.#.#, so "1.2.3.4" is an address, not a name;
 //   - one trailing dot, the root of an absolute name, is accepted and
 //     dropped;
 //   - upper case is folded to lower case, since DNS names compare without
@@ -47,7 +50,20 @@ func NormalizeFQDN(name string) (string, error) {
 			return "", err
 		}
 	}
+	if tld := name[strings.LastIndexByte(name, '.')+1:]; allDigits(tld) {
+		return "", fmt.Errorf("the last label %q is all digits: a host name never has the form of an IPv4 address (RFC 1123 section 2.1)", tld)
+	}
 	return name, nil
+}
+
+// allDigits reports whether label is made of decimal digits only.
+func allDigits(label string) bool {
+	for _, c := range []byte(label) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // checkLabel checks one lower-cased label of a host name.

@@ -19,7 +19,10 @@ func TestNormalizeFQDN(t *testing.T) {
 		{"web1.example.net.", "web1.example.net"},
 		{"WEB1.EXAMPLE.NET.", "web1.example.net"},
 		{"localhost", "localhost"},
-		{"3com.example", "3com.example"}, // RFC 1123 allows a leading digit
+		{"3com.example", "3com.example"},   // RFC 1123 allows a leading digit
+		{"1.2.3.example", "1.2.3.example"}, // numeric labels, but not the last
+		{"web1.example1", "web1.example1"}, // a last label with a digit in it
+		{"192.168.0.1.nip.io", "192.168.0.1.nip.io"},
 		{"a-b.c-d.example", "a-b.c-d.example"},
 		{label63 + ".example", label63 + ".example"},
 		{long253, long253},
@@ -45,6 +48,14 @@ func TestNormalizeFQDN(t *testing.T) {
 		label63 + "a.example",
 		long253 + "d",
 		"web1.example.net/",
+		// RFC 1123 section 2.1: never the dotted-decimal form, so the last
+		// label is not all digits.
+		"1.2.3.4",
+		"1.2.3.4.",
+		"123",
+		"web1.example.123",
+		"WEB.0",
+		"0001.00",
 	} {
 		if got, err := node.NormalizeFQDN(in); err == nil {
 			t.Errorf("NormalizeFQDN(%q) = %q, want an error", in, got)

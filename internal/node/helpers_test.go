@@ -64,6 +64,8 @@ type env struct {
 	queue    *jobs.Queue
 	// now is the clock of the node service, its workers and the issuer.
 	now func() time.Time
+	// maxAttempts is the jobs' number of attempts (0: the default).
+	maxAttempts int
 }
 
 // envOptions tune newEnv.
@@ -77,6 +79,12 @@ type envOptions struct {
 	// workers, the issuer and the simulated hardware (unless sim names
 	// another).
 	clock *manualClock
+	// driver, when set, is the provisioning driver of the queue, given
+	// the simulated hardware to wrap.
+	driver func(*sim.Driver) provision.Driver
+	// maxAttempts is how many attempts each job gets (the queue's default
+	// if 0).
+	maxAttempts int
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -125,11 +133,15 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		t.Fatal(err)
 	}
 	e := &env{db: db, identity: ids, billing: bill, projects: projects, keys: keyring.New(db, projects), hub: hub,
-		issuer: issuer, sim: sim.New(simCfg), now: now}
-	e.queue = e.newQueue(t, e.sim)
+		issuer: issuer, sim: sim.New(simCfg), now: now, maxAttempts: opts.maxAttempts}
+	var driver provision.Driver = e.sim
+	if opts.driver != nil {
+		driver = opts.driver(e.sim)
+	}
+	e.queue = e.newQueue(t, driver)
 	e.nodes, err = node.New(db, node.Config{
 		Catalog: catalog.New(db), Projects: projects, Keys: e.keys, Hub: hub, Queue: e.queue,
-		Driver: e.sim, ConsoleTokens: issuer, Now: now,
+		Driver: driver, ConsoleTokens: issuer, Now: now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +170,7 @@ func (e *env) newQueueWith(t *testing.T, driver provision.Driver, cfg jobs.Confi
 		t.Fatal(err)
 	}
 	q, err := jobs.New(e.db, jobs.Config{
-		Workers: workers, PollInterval: 100 * time.Millisecond, Logger: cfg.Logger, PeriodicJobs: cfg.PeriodicJobs,
+		Workers: workers, PollInterval: 100 * time.Millisecond, MaxAttempts: e.maxAttempts, Logger: cfg.Logger, PeriodicJobs: cfg.PeriodicJobs,
 	})
 	if err != nil {
 		t.Fatal(err)

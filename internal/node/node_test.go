@@ -1,15 +1,20 @@
 package node_test
 
 import (
+	"context"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/uptrace/bun"
 
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/node"
 	"github.com/gpcore/gpcore/internal/pagination"
 	"github.com/gpcore/gpcore/internal/project"
+	"github.com/gpcore/gpcore/internal/store"
 )
 
 // TestLifeCycle orders a node and takes it through every operation to its
@@ -278,5 +283,45 @@ func TestSecretsLiveUntilHandedOver(t *testing.T) {
 	e.awaitRest(t, c, keysOnly.ID, catalog.StateActive)
 	if got := e.count(t, "SELECT COUNT(*) FROM node_secrets"); got != 0 {
 		t.Fatalf("%d secrets left after the installs, want 0", got)
+	}
+}
+
+// usageQueries counts the queries that read the usage phases.
+type usageQueries struct{ n atomic.Int64 }
+
+func (*usageQueries) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (q *usageQueries) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	if strings.Contains(e.Query, "node_usage_phases") {
+		q.n.Add(1)
+	}
+}
+
+// TestListReadsUsageOnce: a page of nodes reads the billing of all its
+// nodes in one query, not one per node.
+func TestListReadsUsageOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{stopped: true})
+	c := e.customer(t)
+	e.create(t, c, order(c, "u1.example", "u2.example", "u3.example", "u4.example"))
+	counter := &usageQueries{}
+	nodes, err := node.New(&store.DB{DB: e.db.DB.WithQueryHook(counter), Dialect: e.db.Dialect}, node.Config{
+		Catalog: catalog.New(e.db), Projects: e.projects, Keys: e.keys, Hub: e.hub, Queue: e.queue,
+		Driver: e.sim, ConsoleTokens: e.issuer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, total, err := nodes.List(t.Context(), c.user.ID, c.project.ID, node.Query{}, pagination.Page{Number: 1, Limit: node.NodesPageLimit})
+	if err != nil || total != 4 || len(got) != 4 {
+		t.Fatalf("List: %d of %d, %v", len(got), total, err)
+	}
+	for _, n := range got {
+		if n.BillingPeriod != node.Hourly || n.PaidUntil.IsZero() {
+			t.Fatalf("node %s billed %s until %s", n.FQDN, n.BillingPeriod, n.PaidUntil)
+		}
+	}
+	if q := counter.n.Load(); q != 1 {
+		t.Fatalf("a page of 4 nodes read the usage with %d queries, want 1", q)
 	}
 }

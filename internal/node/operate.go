@@ -122,10 +122,14 @@ func (s *Service) changed(ctx context.Context, cur catalog.Currency, projectID, 
 // request accepts a provisioning operation on a node at rest: the server
 // moves by the requested event (refused when the transition table does not
 // allow it from the server's state), the node records the operation, and
-// its job is enqueued.
+// its job is enqueued. A destroyed node takes only another destroy (its
+// teardown failed).
 func (s *Service) request(ctx context.Context, tx bun.Tx, n *lockedNode, op operation, event provision.Event) error {
 	if err := n.atRest(); err != nil {
 		return err
+	}
+	if n.node.destroyed() && op != opDestroy {
+		return fault.Precondition("node %s is being destroyed (%s): only destroying it again is possible", n.node.FQDN, n.server.ProvisionState)
 	}
 	to, err := provision.Transition(n.server.ProvisionState, event)
 	if err != nil {
@@ -136,7 +140,7 @@ func (s *Service) request(ctx context.Context, tx bun.Tx, n *lockedNode, op oper
 		return err
 	}
 	if _, err := tx.NewUpdate().Model((*nodeRow)(nil)).
-		Set("operation = ?", op).Set("operation_requested_at = NULL").Set("updated_at = ?", now).
+		Set("operation = ?", op).Set("operation_asked_at = NULL").Set("operation_requested_at = NULL").Set("updated_at = ?", now).
 		Where("id = ?", n.node.ID).
 		Exec(ctx); err != nil {
 		return fmt.Errorf("record %s of node %s: %w", op, n.node.ID, err)
@@ -271,8 +275,9 @@ func (s *Service) Power(ctx context.Context, userID, projectID, nodeID string, t
 // again, in the background. Enabling returns the rescue system's root
 // password, random, which is given to the rescue system once and not kept.
 // Refusals are fault errors: NotFound as for Get; FailedPrecondition while
-// the node is busy or when its state does not allow it (rescue from ACTIVE,
-// RESCUE or a failed rescue; back from RESCUE or a failed rescue).
+// the node is busy, once it is destroyed, or when its state does not allow
+// it (rescue from ACTIVE, RESCUE or a failed rescue; back from RESCUE or a
+// failed rescue).
 func (s *Service) Rescue(ctx context.Context, userID, projectID, nodeID string, enable bool) (string, error) {
 	var password string
 	_, err := s.change(ctx, userID, projectID, nodeID, func(ctx context.Context, tx bun.Tx, n *lockedNode) (string, []logEntry, error) {
@@ -311,9 +316,9 @@ type Reinstall struct {
 
 // Reinstall wipes a node and installs it anew, in the background, and
 // returns it (REBUILD). Refusals are fault errors: NotFound as for Get;
-// FailedPrecondition while the node is busy or when its state allows no
-// rebuild (only ACTIVE, DEPLOY_FAIL and ERROR do); and those of Create for
-// the image, the name and the credentials.
+// FailedPrecondition while the node is busy, once it is destroyed, or when
+// its state allows no rebuild (only ACTIVE, DEPLOY_FAIL and ERROR do); and
+// those of Create for the image, the name and the credentials.
 func (s *Service) Reinstall(ctx context.Context, userID, projectID, nodeID string, r Reinstall) (Node, error) {
 	n, err := s.reinstall(ctx, userID, projectID, nodeID, r)
 	return n, wrap("reinstall", err)
@@ -397,7 +402,10 @@ func deleteSecret(ctx context.Context, tx bun.Tx, nodeID string, kind secretKind
 // Destroy deletes a node: its usage ends now, and in the background its
 // server is torn down and cleaned, its addresses and the server go back to
 // the pool, and the node is gone. The node shows DELETING, then CLEANING,
-// until then. Refusals are fault errors: NotFound as for Get;
+// until then. A teardown that fails leaves the node in ERROR with its server
+// and addresses, no longer billed, until it is destroyed again; a cleaning
+// that fails deletes the node all the same and keeps the server out of the
+// pool for an operator. Refusals are fault errors: NotFound as for Get;
 // FailedPrecondition while the node is busy (wait for the operation to end)
 // or in a state the transition table allows no deletion from.
 func (s *Service) Destroy(ctx context.Context, userID, projectID, nodeID string) error {
@@ -405,9 +413,13 @@ func (s *Service) Destroy(ctx context.Context, userID, projectID, nodeID string)
 		if err := s.request(ctx, tx, n, opDestroy, provision.Delete); err != nil {
 			return "", nil, err
 		}
+		// Destroying again (the teardown failed) keeps the first end; a
+		// pending change of billing period never takes effect (EndTx drops
+		// it).
 		end := s.now()
 		if _, err := tx.NewUpdate().Model((*nodeRow)(nil)).
-			Set("usage_ended_at = ?", end).Where("id = ?", nodeID).Exec(ctx); err != nil {
+			Set("usage_ended_at = COALESCE(usage_ended_at, ?)", end).Set("target_billing_period = NULL").
+			Where("id = ?", nodeID).Exec(ctx); err != nil {
 			return "", nil, fmt.Errorf("end usage of node %s: %w", nodeID, err)
 		}
 		if err := usage.EndTx(ctx, tx, nodeID, end); err != nil {
@@ -424,12 +436,17 @@ func (s *Service) Destroy(ctx context.Context, userID, projectID, nodeID string)
 // TargetBillingPeriod. Asking for the period the node is billed by cancels
 // a pending change. Refusals are fault errors: NotFound as for Get;
 // InvalidArgument naming "billing_period"; FailedPrecondition when there is
-// nothing to change.
+// nothing to change, and once the node is destroyed (its billing has ended,
+// while its server is torn down).
 func (s *Service) ChangeBillingPeriod(ctx context.Context, userID, projectID, nodeID string, period BillingPeriod) (Node, error) {
 	if !period.Valid() {
 		return Node{}, fault.Invalid("billing_period", "unknown billing period %q", period)
 	}
 	cur, err := s.change(ctx, userID, projectID, nodeID, func(ctx context.Context, tx bun.Tx, n *lockedNode) (string, []logEntry, error) {
+		if n.node.destroyed() {
+			return "", nil, fault.Precondition("node %s is being destroyed: its billing ended at %s, so its billing period cannot change",
+				n.node.FQDN, n.node.UsageEndedAt.UTC().Format(time.RFC3339))
+		}
 		// How the node is billed now is metering's (a pending change may
 		// have taken effect since the row was written).
 		now := s.now()

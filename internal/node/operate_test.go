@@ -1,7 +1,10 @@
 package node_test
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,6 +12,8 @@ import (
 	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/node"
 	"github.com/gpcore/gpcore/internal/pagination"
+	"github.com/gpcore/gpcore/internal/provision"
+	"github.com/gpcore/gpcore/internal/provision/sim"
 )
 
 // failAll makes the next operation of every server of a flavour in fra1
@@ -290,5 +295,98 @@ func TestListAndSearch(t *testing.T) {
 	}
 	if byName["datacenter_id"].Values[fra1] != "Frankfurt" || byName["flavour_id"].Values[flavourS1] != "BM-S1" || len(byName["image_id"].Values) != 1 {
 		t.Errorf("dropdowns: %v %v %v", byName["datacenter_id"].Values, byName["flavour_id"].Values, byName["image_id"].Values)
+	}
+}
+
+// faultyDriver is a provisioning driver that refuses the requests named in
+// refuse, and stops answering altogether once down is set.
+type faultyDriver struct {
+	provision.Driver
+	down   atomic.Bool
+	refuse map[string]error
+}
+
+func (d *faultyDriver) Rebuild(ctx context.Context, s provision.Server, dep provision.Deployment) error {
+	if err := d.refuse["Rebuild"]; err != nil {
+		return err
+	}
+	return d.Driver.Rebuild(ctx, s, dep)
+}
+
+func (d *faultyDriver) GetState(ctx context.Context, s provision.Server) (provision.State, error) {
+	if d.down.Load() {
+		return provision.State{}, errors.New("connection refused")
+	}
+	return d.Driver.GetState(ctx, s)
+}
+
+// TestRefusalFailsTheOperation: a request the driver refuses ends in the
+// operation's failure state with the refusal as the last error, and the
+// node takes a destroy.
+func TestRefusalFailsTheOperation(t *testing.T) {
+	t.Parallel()
+	hw := &faultyDriver{refuse: map[string]error{"Rebuild": fault.Precondition("no such image on the mirror")}}
+	e := newEnv(t, envOptions{driver: func(s *sim.Driver) provision.Driver { hw.Driver = s; return hw }})
+	c := e.customer(t)
+	n := e.create(t, c, order(c, "refused.example"))[0]
+	e.awaitRest(t, c, n.ID, catalog.StateActive)
+	if _, err := e.nodes.Reinstall(t.Context(), c.user.ID, c.project.ID, n.ID, node.Reinstall{}); err != nil {
+		t.Fatal(err)
+	}
+	n = e.awaitRest(t, c, n.ID, catalog.StateDeployFail)
+	if want := "The provisioning backend refused the reinstallation: no such image on the mirror"; n.LastError != want {
+		t.Fatalf("last error %q, want %q", n.LastError, want)
+	}
+	logs := e.logs(t, n.ID)
+	if !containsLine(logs, "ERROR The provisioning backend refused the reinstallation: no such image on the mirror (REBUILD → DEPLOY_FAIL)") ||
+		!containsLine(logs, "ERROR The reinstallation failed: the server is DEPLOY_FAIL") {
+		t.Fatalf("logs:\n%s", strings.Join(logs, "\n"))
+	}
+	if err := e.nodes.Destroy(t.Context(), c.user.ID, c.project.ID, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.await(t, c, n.ID, "deletion", func(n node.Node) bool { return !n.DeletedAt.IsZero() })
+}
+
+// TestGiveUpWhileCleaning: a destroy whose job runs out of attempts while
+// the server cleans ends as a failed cleaning does: the node is deleted,
+// its addresses released, and the server, CLEAN_FAIL with the reason, stays
+// out of the pool for an operator.
+func TestGiveUpWhileCleaning(t *testing.T) {
+	t.Parallel()
+	clock := &manualClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	hw := &faultyDriver{}
+	e := newEnv(t, envOptions{
+		sim:         &sim.Config{Clock: clock, Durations: sim.DefaultDurations()},
+		driver:      func(s *sim.Driver) provision.Driver { hw.Driver = s; return hw },
+		maxAttempts: 1,
+	})
+	c := e.customer(t)
+	n := e.create(t, c, order(c, "unreachable.example"))[0]
+	e.await(t, c, n.ID, "the install request", func(node.Node) bool {
+		return e.count(t, "SELECT COUNT(*) FROM nodes WHERE id = ? AND operation_requested_at IS NOT NULL", n.ID) == 1
+	})
+	clock.Advance(time.Hour)
+	e.awaitRest(t, c, n.ID, catalog.StateActive)
+	serverID := e.serverOf(t, n.ID)
+	if err := e.nodes.Destroy(t.Context(), c.user.ID, c.project.ID, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.await(t, c, n.ID, "the destroy request", func(node.Node) bool {
+		return e.count(t, "SELECT COUNT(*) FROM nodes WHERE id = ? AND operation_requested_at IS NOT NULL", n.ID) == 1
+	})
+	clock.Advance(7 * time.Second) // DELETING 2 s, DELETED 1 s, CLEANING 3 s: waiting for the cleaning agent
+	e.await(t, c, n.ID, "cleaning", func(n node.Node) bool { return n.Status == catalog.StateCleanWait })
+	hw.down.Store(true)
+	e.await(t, c, n.ID, "deletion", func(n node.Node) bool { return !n.DeletedAt.IsZero() })
+	if got := e.count(t, "SELECT COUNT(*) FROM servers WHERE id = ? AND provision_state = 'CLEAN_FAIL' AND NOT in_pool AND NOT in_use AND last_error LIKE ?",
+		serverID, "%could not be reached; the teardown and cleaning was given up%"); got != 1 {
+		t.Fatal("the server whose cleaning was given up is not CLEAN_FAIL, with the reason, out of the pool")
+	}
+	if got := e.count(t, "SELECT COUNT(*) FROM ip_addresses WHERE interface_id IS NOT NULL"); got != 0 {
+		t.Fatalf("%d addresses still assigned", got)
+	}
+	if logs := e.logs(t, n.ID); !containsLine(logs, "(CLEAN_WAIT → CLEAN_FAIL)") || !containsLine(logs, "deleted, but cleaning failed (CLEAN_FAIL)") {
+		t.Fatalf("logs:\n%s", strings.Join(logs, "\n"))
 	}
 }

@@ -217,15 +217,25 @@ func (c *catalogCache) image(ctx context.Context, id string) (catalog.Image, err
 }
 
 // assemble turns node views into Nodes: their interfaces and addresses,
-// and the catalog objects they name, priced in cur.
+// their billing now, and the catalog objects they name, priced in cur. Its
+// queries do not grow with the number of nodes: one for the interfaces, one
+// for the billing, and one per distinct catalog object.
 func (s *Service) assemble(ctx context.Context, db bun.IDB, cur catalog.Currency, views []nodeView) ([]Node, error) {
 	serverIDs := make([]string, 0, len(views))
+	liveIDs := make([]string, 0, len(views))
 	for _, v := range views {
 		if v.DeletedAt == nil {
 			serverIDs = append(serverIDs, v.ServerID)
+			liveIDs = append(liveIDs, v.ID)
 		}
 	}
 	interfaces, err := loadInterfaces(ctx, db, serverIDs)
+	if err != nil {
+		return nil, err
+	}
+	// The rows show the billing as of their last change; the usage says how
+	// it is now (an hour on, paid_until_at has moved).
+	billed, err := usage.CurrentManyTx(ctx, db, liveIDs, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -251,12 +261,7 @@ func (s *Service) assemble(ctx context.Context, db bun.IDB, cur catalog.Currency
 		}
 		if v.DeletedAt == nil {
 			n.Interfaces = interfaces[v.ServerID]
-			// The row shows the billing as of its last change; the usage
-			// says how it is now (an hour on, paid_until_at has moved).
-			st, err := usage.CurrentTx(ctx, db, v.ID, s.now())
-			if err != nil {
-				return nil, err
-			}
+			st := billed[v.ID]
 			n.BillingPeriod, n.TargetBillingPeriod, n.PaidUntil = BillingPeriod(st.Period), BillingPeriod(st.Target), st.PaidUntil.UTC()
 		}
 		nodes[i] = n
@@ -278,7 +283,7 @@ func (v nodeView) node() (Node, error) {
 		PowerState:          v.PowerState,
 		LastError:           v.LastError,
 		Tags:                tags,
-		HasConsoleAccess:    v.PlatformManagementIP != "" && v.Operation != opDestroy,
+		HasConsoleAccess:    v.PlatformManagementIP != "" && !v.destroyed(),
 		BillingPeriod:       BillingPeriod(v.BillingPeriod),
 		TargetBillingPeriod: BillingPeriod(v.TargetBillingPeriod),
 		PaidUntil:           v.PaidUntilAt.UTC(),

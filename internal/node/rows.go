@@ -44,6 +44,7 @@ type nodeRow struct {
 	HasPassword          bool       `bun:"has_password"`
 	UserData             string     `bun:"user_data"`
 	Operation            operation  `bun:"operation,nullzero"`
+	OperationAskedAt     *time.Time `bun:"operation_asked_at"`
 	OperationRequestedAt *time.Time `bun:"operation_requested_at"`
 	PowerTarget          string     `bun:"power_target,nullzero"`
 	UsageEndedAt         *time.Time `bun:"usage_ended_at"`
@@ -51,6 +52,11 @@ type nodeRow struct {
 	UpdatedAt            time.Time  `bun:"updated_at"`
 	DeletedAt            *time.Time `bun:"deleted_at"`
 }
+
+// destroyed reports whether the customer has destroyed the node: its usage
+// has ended, and it takes no request but DestroyNode (again, when its
+// teardown failed) while its server is torn down and cleaned.
+func (r *nodeRow) destroyed() bool { return r.UsageEndedAt != nil }
 
 // serverRow is the part of a catalog servers row that nodes use.
 type serverRow struct {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/gpcore/gpcore/internal/billing/metering"
+	"github.com/gpcore/gpcore/internal/billing/usage"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/pagination"
@@ -94,8 +97,9 @@ func (s *Service) list(ctx context.Context, userID, projectID string, q Query, p
 				WhereOr(addressLike, pattern)
 		})
 	}
+	now := s.now()
 	for i, f := range q.Filters {
-		if sel, err = applyFilter(sel, f); err != nil {
+		if sel, err = applyFilter(sel, f, now); err != nil {
 			return nil, 0, fault.Invalid(fmt.Sprintf("extended_search.filters[%d]", i), "%v", err)
 		}
 	}
@@ -134,8 +138,9 @@ func likePatterns(search string) []string {
 // contains is the LIKE pattern of values containing s.
 func contains(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
 
-// applyFilter adds the condition of f to q.
-func applyFilter(q *bun.SelectQuery, f Filter) (*bun.SelectQuery, error) {
+// applyFilter adds the condition of f to q, a query of the nodes as they
+// are at now.
+func applyFilter(q *bun.SelectQuery, f Filter, now time.Time) (*bun.SelectQuery, error) {
 	v := strings.TrimSpace(f.Value)
 	if v == "" {
 		return nil, fmt.Errorf("filter %q needs a value", f.Name)
@@ -175,7 +180,10 @@ func applyFilter(q *bun.SelectQuery, f Filter) (*bun.SelectQuery, error) {
 		if !period.Valid() {
 			return nil, fmt.Errorf("unknown billing period %q", v)
 		}
-		return q.Where("n.billing_period = ?", period), nil
+		// How the node is billed now is metering's, as the nodes read show
+		// it: a pending change may have taken effect since the row was
+		// written.
+		return q.Where("n.id IN (?)", usage.NodesBilledBy(q.DB(), metering.Period(period), now)), nil
 	}
 	return nil, fmt.Errorf("unknown filter %q", f.Name)
 }

@@ -37,9 +37,10 @@ type WorkerConfig struct {
 }
 
 // AddWorkers registers a worker for every node job kind in workers, for the
-// queue (jobs.New) that works them; PeriodicJobs schedules the console
-// sweep. The workers follow the rules of package jobs: they decide from the
-// database, record each step as it happens, and finish with one
+// queue (jobs.New) that works them; PeriodicJobs are the ones that queue
+// schedules (the console sweep, the billing changes). The workers follow the
+// rules of package jobs: they decide from the database, record each step as
+// it happens, and finish with one
 // transaction that writes the outcome and completes the job.
 func AddWorkers(workers *river.Workers, db *store.DB, cfg WorkerConfig) error {
 	if cfg.Projects == nil || cfg.Hub == nil || cfg.Driver == nil {
@@ -60,6 +61,7 @@ func AddWorkers(workers *river.Workers, db *store.DB, cfg WorkerConfig) error {
 	river.AddWorker(workers, &provisionWorker[unrescueArgs]{w: w, op: opUnrescue})
 	river.AddWorker(workers, &powerWorker{w: w})
 	river.AddWorker(workers, &consoleSweepWorker{c: &w.core})
+	river.AddWorker(workers, &billingChangesWorker{w: w})
 	return nil
 }
 
@@ -91,8 +93,13 @@ type provisionWorker[T nodeJob] struct {
 
 // Work implements river.Worker.
 func (p *provisionWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
-	return p.w.provision(ctx, p.op, job.Args.nodeID(), lastAttempt(job.JobRow), completer(job))
+	return p.w.provision(ctx, p.op, job.Args.nodeID(), operationID(job.JobRow), lastAttempt(job.JobRow), completer(job))
 }
+
+// operationID is the id of the driver request a provisioning job makes
+// (provision.Server.OperationID): its job's, which every attempt and every
+// resumption of the job shares, and no other request has.
+func operationID(job *rivertype.JobRow) string { return fmt.Sprintf("%s-%d", job.Kind, job.ID) }
 
 // powerWorker carries out power changes.
 type powerWorker struct {
@@ -144,25 +151,44 @@ func (w *worker) done(ctx context.Context, complete completeFunc) error {
 }
 
 // provision makes the driver carry out op on a node, one step per attempt:
-// the request if it has not been made, then a look at the hardware whose
-// progress is recorded; until the hardware settles, the job snoozes.
-func (w *worker) provision(ctx context.Context, op operation, nodeID string, last bool, complete completeFunc) error {
+// the request (with operation id opID) if it has not been made, then a look
+// at the hardware whose progress is recorded; until the hardware settles,
+// the job snoozes.
+func (w *worker) provision(ctx context.Context, op operation, nodeID, opID string, last bool, complete completeFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	giveUp := func(reason string) error { return w.giveUp(ctx, op, nodeID, reason, complete) }
+	unreachable := fmt.Sprintf("The provisioning backend could not be reached; the %s was given up", describe[op])
 	n, err := w.read(ctx, nodeID)
 	if err != nil {
-		return w.retry(ctx, nodeID, last, err, complete)
+		return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
 	}
 	if n == nil || n.node.Operation != op {
 		return w.done(ctx, complete) // finished, or the node is gone
 	}
 	if n.node.OperationRequestedAt == nil {
-		if err := w.ask(ctx, op, n); err != nil {
-			if fault.KindOf(err) != fault.KindInternal {
-				return w.refused(ctx, nodeID, fmt.Sprintf("The provisioning backend refused the %s: %v", op, err), complete)
+		ask := true
+		if n.node.OperationAskedAt != nil {
+			// An earlier attempt asked, and a crash (or a cut-off
+			// attempt) may have come between the driver's acceptance and
+			// its record; a Rebuild or a Rescue asked for twice starts
+			// over, so the driver says whether it has the request already.
+			hw, err := w.driver.GetState(ctx, n.provisionServer())
+			if err != nil {
+				return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
 			}
-			return w.retry(ctx, nodeID, last, err, complete)
+			ask = hw.OperationID != opID
+		} else if err := w.asking(ctx, op, nodeID); err != nil {
+			return err
+		}
+		if ask {
+			if err := w.ask(ctx, op, n, opID); err != nil {
+				if fault.KindOf(err) != fault.KindInternal {
+					return giveUp(fmt.Sprintf("The provisioning backend refused the %s: %v", describe[op], err))
+				}
+				return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
+			}
 		}
 		if err := w.requested(ctx, op, nodeID); err != nil {
 			return err
@@ -170,7 +196,7 @@ func (w *worker) provision(ctx context.Context, op operation, nodeID string, las
 	}
 	hw, err := w.driver.GetState(ctx, n.provisionServer())
 	if err != nil {
-		return w.retry(ctx, nodeID, last, err, complete)
+		return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
 	}
 	settled := provision.Settled(hw.Provision)
 	err = w.hub.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -219,11 +245,12 @@ func (w *worker) provision(ctx context.Context, op operation, nodeID string, las
 	return nil
 }
 
-// ask makes the driver's request for op on the node, with what the request
-// carries (the image, name, keys, user data and one-time password of an
-// installation; the rescue system's password).
-func (w *worker) ask(ctx context.Context, op operation, n *lockedNode) error {
+// ask makes the driver's request for op on the node, with operation id
+// opID and what the request carries (the image, name, keys, user data and
+// one-time password of an installation; the rescue system's password).
+func (w *worker) ask(ctx context.Context, op operation, n *lockedNode, opID string) error {
 	srv := n.provisionServer()
+	srv.OperationID = opID
 	switch op {
 	case opDeploy, opRebuild:
 		d, err := w.deployment(ctx, n)
@@ -246,6 +273,19 @@ func (w *worker) ask(ctx context.Context, op operation, n *lockedNode) error {
 		return w.driver.Unrescue(ctx, srv)
 	}
 	return fmt.Errorf("node: unknown operation %q", op)
+}
+
+// asking records that the job is about to make the driver's request for op
+// on a node (operation_asked_at), so that if it never records the answer a
+// resumed job looks before asking again.
+func (w *worker) asking(ctx context.Context, op operation, nodeID string) error {
+	if _, err := w.db.NewUpdate().Model((*nodeRow)(nil)).
+		Set("operation_asked_at = ?", w.now()).
+		Where("id = ?", nodeID).Where("operation = ?", op).Where("operation_requested_at IS NULL").
+		Exec(ctx); err != nil {
+		return fmt.Errorf("record the asking for %s on node %s: %w", op, nodeID, err)
+	}
+	return nil
 }
 
 // deployment is what an installation of the node writes.
@@ -388,7 +428,9 @@ func progress(n *lockedNode, hw provision.State) ([]logEntry, bool) {
 
 // finish records the end of op on a node whose hardware settled in hw:
 // the node is at rest again, and a destroyed node is gone, its addresses
-// and server released.
+// and server released, unless its teardown failed (ERROR): then the
+// instance may still be on the server, so the node keeps it and its
+// addresses, and takes DestroyNode again.
 func (w *worker) finish(ctx context.Context, tx bun.Tx, op operation, n *lockedNode, hw provision.State, now time.Time) ([]logEntry, error) {
 	ok := hw.Provision == succeeded[op]
 	var entry logEntry
@@ -398,9 +440,12 @@ func (w *worker) finish(ctx context.Context, tx bun.Tx, op operation, n *lockedN
 		entry = failure(SourceInternal, "The %s failed: the server is %s", describe[op], hw.Provision)
 	}
 	q := tx.NewUpdate().Model((*nodeRow)(nil)).
-		Set("operation = NULL").Set("operation_requested_at = NULL").Set("updated_at = ?", now).
+		Set("operation = NULL").Set("operation_asked_at = NULL").Set("operation_requested_at = NULL").Set("updated_at = ?", now).
 		Where("id = ?", n.node.ID)
-	if op == opDestroy {
+	if op == opDestroy && hw.Provision == catalog.StateError {
+		entry = failure(SourceInternal, "The teardown of node %s failed (%s): the node keeps its server and addresses, and is no longer billed; destroy it again to retry",
+			n.node.FQDN, hw.Provision)
+	} else if op == opDestroy {
 		q = q.Set("deleted_at = ?", now).Set("power_target = NULL")
 		if err := release(ctx, tx, n.server.ID, ok, now); err != nil {
 			return nil, err
@@ -441,24 +486,33 @@ func release(ctx context.Context, tx bun.Tx, serverID string, clean bool, now ti
 	return nil
 }
 
-// refused records that the driver refused what the node asked for: the
-// operation is over, failed, and the node at rest.
-func (w *worker) refused(ctx context.Context, nodeID, message string, complete completeFunc) error {
+// giveUp ends op on a node for good when the driver refused it or could
+// not be reached for as long as the job retried: the server goes to the
+// state the operation fails in from where it was recorded
+// (provision.Failure: DEPLOY_FAIL, RESCUE_FAIL, ERROR, CLEAN_FAIL, ...) with
+// reason as its last error, and finish records the failed operation as the
+// hardware's own failure would be, so the node takes the requests its
+// failure state allows (reinstall, destroy, rescue again, ...).
+func (w *worker) giveUp(ctx context.Context, op operation, nodeID, reason string, complete completeFunc) error {
 	return w.hub.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		n, err := lockNode(ctx, tx, "", nodeID)
-		if fault.KindOf(err) == fault.KindNotFound {
+		if fault.KindOf(err) == fault.KindNotFound || err == nil && n.node.Operation != op {
 			return complete(ctx, tx)
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.NewUpdate().Model((*nodeRow)(nil)).
-			Set("operation = NULL").Set("operation_requested_at = NULL").Set("power_target = NULL").
-			Set("updated_at = ?", w.now()).
-			Where("id = ?", nodeID).Exec(ctx); err != nil {
-			return fmt.Errorf("end operation on node %s: %w", nodeID, err)
+		now := w.now()
+		failed := provision.State{Provision: provision.Failure(n.server.ProvisionState), Power: n.server.PowerState, LastError: reason}
+		if err := setServerState(ctx, tx, n.server.ID, failed.Provision, failed.Power, failed.LastError, now); err != nil {
+			return err
 		}
-		ids, err := w.writeLogs(ctx, tx, n.server.ID, nodeID, failure(SourceInternal, "%s", message))
+		entries := []logEntry{failure(SourceInternal, "%s (%s → %s)", reason, n.server.ProvisionState, failed.Provision)}
+		more, err := w.finish(ctx, tx, op, n, failed, now)
+		if err != nil {
+			return err
+		}
+		ids, err := w.writeLogs(ctx, tx, n.server.ID, nodeID, append(entries, more...)...)
 		if err != nil {
 			return err
 		}
@@ -470,13 +524,41 @@ func (w *worker) refused(ctx context.Context, nodeID, message string, complete c
 }
 
 // retry returns err for the queue to retry the job, unless this was its
-// last attempt: then the operation is given up and recorded as failed.
-func (w *worker) retry(ctx context.Context, nodeID string, last bool, err error, complete completeFunc) error {
+// last attempt: then the job gives up with giveUp(reason).
+func (w *worker) retry(ctx context.Context, nodeID string, last bool, err error, reason string, giveUp func(reason string) error) error {
 	if !last || ctx.Err() != nil {
 		return err
 	}
 	jobs.Logger(ctx).ErrorContext(ctx, "node job: giving up", "node_id", nodeID, "err", err)
-	return w.refused(ctx, nodeID, "The provisioning backend could not be reached; the operation was given up", complete)
+	return giveUp(reason)
+}
+
+// powerGiveUp ends a power change for good when the driver refused it or
+// could not be reached: the power target is dropped and the node at rest
+// again, in the state it was in (power changes do not move it).
+func (w *worker) powerGiveUp(ctx context.Context, nodeID, reason string, complete completeFunc) error {
+	return w.hub.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err := lockNode(ctx, tx, "", nodeID)
+		if fault.KindOf(err) == fault.KindNotFound || err == nil && n.node.PowerTarget == "" {
+			return complete(ctx, tx)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*nodeRow)(nil)).
+			Set("power_target = NULL").Set("updated_at = ?", w.now()).
+			Where("id = ?", nodeID).Exec(ctx); err != nil {
+			return fmt.Errorf("end power change of node %s: %w", nodeID, err)
+		}
+		ids, err := w.writeLogs(ctx, tx, n.server.ID, nodeID, failure(SourceInternal, "%s", reason))
+		if err != nil {
+			return err
+		}
+		if err := w.publish(ctx, tx, n.node.ProjectID, nodeID, ids...); err != nil {
+			return err
+		}
+		return complete(ctx, tx)
+	})
 }
 
 // power makes the driver switch a node's power to its power_target, and
@@ -485,9 +567,11 @@ func (w *worker) power(ctx context.Context, nodeID string, last bool, complete c
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	giveUp := func(reason string) error { return w.powerGiveUp(ctx, nodeID, reason, complete) }
+	const unreachable = "The provisioning backend could not be reached; the power change was given up"
 	n, err := w.read(ctx, nodeID)
 	if err != nil {
-		return w.retry(ctx, nodeID, last, err, complete)
+		return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
 	}
 	if n == nil || n.node.PowerTarget == "" {
 		return w.done(ctx, complete)
@@ -495,13 +579,13 @@ func (w *worker) power(ctx context.Context, nodeID string, last bool, complete c
 	target := catalog.PowerState(n.node.PowerTarget)
 	if err := w.driver.SetPower(ctx, n.provisionServer(), target); err != nil {
 		if fault.KindOf(err) != fault.KindInternal {
-			return w.refused(ctx, nodeID, fmt.Sprintf("Power %s refused: %v", target, err), complete)
+			return giveUp(fmt.Sprintf("Power %s refused: %v", target, err))
 		}
-		return w.retry(ctx, nodeID, last, err, complete)
+		return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
 	}
 	hw, err := w.driver.GetState(ctx, n.provisionServer())
 	if err != nil {
-		return w.retry(ctx, nodeID, last, err, complete)
+		return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
 	}
 	return w.hub.InTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		n, err := lockNode(ctx, tx, "", nodeID)

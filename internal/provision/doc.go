@@ -21,7 +21,7 @@
 // polls the driver. A state no progress event leaves is [Settled]: the
 // operation has succeeded or failed and nothing moves until the next
 // request. [Target] says where an operation in progress ends if it
-// succeeds.
+// succeeds, [Failure] where it ends if it fails or is given up.
 //
 // # Driving the hardware from a job
 //
@@ -31,13 +31,22 @@
 //
 //  1. In a transaction, load the server; if its state is settled the
 //     operation is over: complete the job.
-//  2. If the request has not been made yet (the domain records that it
-//     was, in the same row), make it (Deploy, Destroy, ...) and record it.
-//     Driver requests are safe to repeat, so a crash between the two only
-//     repeats the request.
+//  2. If the request has not been recorded as made yet (the domain records
+//     that it was, in the same row), record that it is about to be made,
+//     make it (Deploy, Destroy, ...) with its OperationID, and record that
+//     it was. When an earlier attempt was about to make it, read the state
+//     first: a State with the request's OperationID says a crash came
+//     between the request and its record, and the request is only
+//     recorded. So a request is never made twice, not even a Rebuild or a
+//     Rescue, which start over when repeated.
 //  3. GetState; [Walk] from the recorded state to the reported one gives
 //     the steps the hardware took meanwhile. Apply them in one transaction,
 //     with a server log for each, and last_error on a failure.
 //  4. Not settled yet: return river.JobSnooze(poll interval). Settled:
 //     complete the job in that transaction.
+//
+// A request the driver refuses, or a driver that cannot be reached on the
+// job's last attempt, ends the operation where [Failure] says, with the
+// reason as last_error, in the transaction that completes the job: a
+// server never stays in the middle of an operation nobody carries on.
 package provision

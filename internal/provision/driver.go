@@ -19,7 +19,11 @@ import (
 // has already done (Deploy of an ACTIVE server, Destroy of an AVAILABLE
 // one), returns nil and changes nothing. Rebuild and Rescue are the
 // exceptions that repeat: they start over from ACTIVE and RESCUE, with the
-// same end state. A request the server's state does not allow (by the
+// same end state. So that a caller never asks for them twice, every request
+// carries an operation id (Server.OperationID), and GetState reports the id
+// of the last request the server accepted (State.OperationID): a caller
+// that crashed between a request and its record of it reads the state
+// before asking again. A request the server's state does not allow (by the
 // transition table) returns a fault.ErrFailedPrecondition. Any other error
 // means the hardware could not be reached or refused for a reason a retry
 // may fix.
@@ -89,6 +93,11 @@ type Server struct {
 	// with the other replicas' (see package sim).
 	Requested   Event
 	RequestedAt time.Time
+	// OperationID identifies a request (Deploy, Rebuild, Destroy, Rescue,
+	// Unrescue): the same for every repetition of one request, another for
+	// the next one. The driver reports it in State.OperationID once the
+	// server has accepted the request. Empty in other calls.
+	OperationID string
 }
 
 // ConsoleRequest asks for a remote console session on a server's BMC, with
@@ -155,4 +164,9 @@ type State struct {
 	Power     catalog.PowerState
 	// LastError says why the last operation failed; empty after a success.
 	LastError string
+	// OperationID is the Server.OperationID of the last request the server
+	// accepted; empty when the driver knows of none (a driver without a
+	// memory of its own, such as the sim after a restart). A driver
+	// reports an id only once its request has been accepted.
+	OperationID string
 }

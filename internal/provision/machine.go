@@ -272,6 +272,30 @@ var instanceStates = []catalog.ProvisionState{
 // watches a teardown or inherits the previous customer's screen.
 func HoldsInstance(s catalog.ProvisionState) bool { return slices.Contains(instanceStates, s) }
 
+// Failure returns the state an operation under way in s ends in when it
+// fails, or when gpcore gives it up (the driver refused it, or could not be
+// reached for as long as the job retried): where the fail event leads from
+// s (DEPLOY_FAIL from DEPLOYING, ERROR from DELETING, CLEAN_FAIL from
+// CLEAN_WAIT, RESCUE_FAIL from RESCUING, ...), or, from a state that cannot
+// fail itself, where it leads from the nearest state the operation's
+// progress reaches that can (CLEAN_FAIL from DELETED, whose cleaning is
+// next). A settled state is its own failure: nothing is under way in it.
+func Failure(s catalog.ProvisionState) catalog.ProvisionState {
+	if Settled(s) {
+		return s
+	}
+	canFail := func(s catalog.ProvisionState) bool { _, ok := transitions[s][Fail]; return ok }
+	from := s
+	if !canFail(s) {
+		path, end := shortest(s, func(e Edge) bool { return !e.Event.Requested() && e.Event != Fail }, canFail)
+		if path == nil {
+			return s
+		}
+		from = end
+	}
+	return transitions[from][Fail]
+}
+
 // Walk returns the progress events that lead from one state to another, the
 // shortest way: the steps the hardware took between two polls, so a worker
 // can record each of them. from == to gives no steps. A state the hardware

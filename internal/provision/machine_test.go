@@ -178,6 +178,46 @@ func TestSettledAndTarget(t *testing.T) {
 	}
 }
 
+// TestFailure: every state an operation passes through fails into a
+// settled state, the one the table's fail event gives (or, for DELETED, the
+// one its cleaning would fail in); a settled state is its own.
+func TestFailure(t *testing.T) {
+	t.Parallel()
+	want := map[catalog.ProvisionState]catalog.ProvisionState{
+		catalog.StateVerifying:   catalog.StateEnroll,
+		catalog.StateInspecting:  catalog.StateInspectFail,
+		catalog.StateInspectWait: catalog.StateInspectFail,
+		catalog.StateAdopting:    catalog.StateAdoptFail,
+		catalog.StateDeploying:   catalog.StateDeployFail,
+		catalog.StateDeployWait:  catalog.StateDeployFail,
+		catalog.StateDeployDone:  catalog.StateDeployFail,
+		catalog.StateRebuild:     catalog.StateDeployFail,
+		catalog.StateDeleting:    catalog.StateError,
+		catalog.StateDeleted:     catalog.StateCleanFail,
+		catalog.StateCleaning:    catalog.StateCleanFail,
+		catalog.StateCleanWait:   catalog.StateCleanFail,
+		catalog.StateRescuing:    catalog.StateRescueFail,
+		catalog.StateRescueWait:  catalog.StateRescueFail,
+		catalog.StateUnrescuing:  catalog.StateUnrescueFail,
+	}
+	for _, s := range catalog.ProvisionStates() {
+		got := provision.Failure(s)
+		if provision.Settled(s) {
+			if got != s {
+				t.Errorf("Failure(%s) = %s, want the settled state itself", s, got)
+			}
+			continue
+		}
+		if got != want[s] || !provision.Settled(got) {
+			t.Errorf("Failure(%s) = %s, want %s (settled)", s, got, want[s])
+		}
+		// The hardware can get there on its own: the failure is a walk.
+		if _, err := provision.Walk(s, got); err != nil {
+			t.Errorf("Failure(%s) = %s, which no walk reaches: %v", s, got, err)
+		}
+	}
+}
+
 func TestWalk(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -378,6 +378,7 @@ func TestCreateNodeRefusals(t *testing.T) {
 		{"bad key id", with(func(r *cloudv1.CreateNodeRequest) { r.SshKeyIds = []string{"nope"} }), connect.CodeInvalidArgument, "ssh_key_ids"},
 		{"no fqdn", with(func(r *cloudv1.CreateNodeRequest) { r.Fqdns = nil }), connect.CodeInvalidArgument, "fqdns"},
 		{"long label", with(func(r *cloudv1.CreateNodeRequest) { r.Fqdns = []string{strings.Repeat("a", 64) + ".example"} }), connect.CodeInvalidArgument, "fqdns"},
+		{"dotted decimal", with(func(r *cloudv1.CreateNodeRequest) { r.Fqdns = []string{"192.0.2.10"} }), connect.CodeInvalidArgument, "fqdns"},
 		{"billing period", with(func(r *cloudv1.CreateNodeRequest) { r.BillingPeriod = cloudv1.BillingPeriod_BILLING_PERIOD_DELETED }), connect.CodeInvalidArgument, "billing_period"},
 		{"short password", with(func(r *cloudv1.CreateNodeRequest) { r.Password = str("123") }), connect.CodeInvalidArgument, "password"},
 		{"not a member", with(func(r *cloudv1.CreateNodeRequest) { r.ProjectId = strangerProject.GetId() }), connect.CodeNotFound, ""},

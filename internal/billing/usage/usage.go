@@ -14,7 +14,9 @@
 //
 // CurrentTx says how a node is billed at an instant (its period, a pending
 // change, the end of its paid term: the node's paid_until_at), for the node
-// domain's reads and checks.
+// domain's reads and checks; CurrentManyTx says it of a page of nodes in one
+// query, and NodesBilledBy selects the nodes billed by a period at an
+// instant, for the node domain's searches.
 //
 // Prices are captured by StartTx and never change for the node; the billing
 // rules are metering's (internal/billing/metering). The timezone whose
@@ -33,6 +35,7 @@ import (
 
 	"github.com/gpcore/gpcore/internal/billing/metering"
 	"github.com/gpcore/gpcore/internal/catalog"
+	"github.com/gpcore/gpcore/internal/fault"
 )
 
 // NodeUsage is what StartTx records of a new node.
@@ -195,12 +198,54 @@ func CurrentTx(ctx context.Context, db bun.IDB, nodeID string, at time.Time) (St
 	return stateAt(phases, at.UTC()), nil
 }
 
+// CurrentManyTx returns, as part of the node domain's transaction db, how
+// each of nodes nodeIDs is billed at at, by node id, in one query: what
+// CurrentTx says of each. A node without usage is an error.
+func CurrentManyTx(ctx context.Context, db bun.IDB, nodeIDs []string, at time.Time) (map[string]State, error) {
+	out := make(map[string]State, len(nodeIDs))
+	if len(nodeIDs) == 0 {
+		return out, nil
+	}
+	var phases []phaseRow
+	if err := db.NewSelect().Model(&phases).Where("node_id IN (?)", bun.In(nodeIDs)).OrderExpr("node_id, starts_at").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("usage: phases of %d nodes: %w", len(nodeIDs), err)
+	}
+	of := make(map[string][]phaseRow, len(nodeIDs))
+	for _, p := range phases {
+		of[p.NodeID] = append(of[p.NodeID], p)
+	}
+	at = at.UTC()
+	for _, id := range nodeIDs {
+		if len(of[id]) == 0 {
+			return nil, fmt.Errorf("usage: node %s has no usage recorded", id)
+		}
+		out[id] = stateAt(of[id], at)
+	}
+	return out, nil
+}
+
+// NodesBilledBy returns a query for the ids of the nodes billed by period
+// at at (the phase in effect then, as CurrentTx sees it), for the node
+// domain's filters: "n.id IN (?)" with the query as argument.
+func NodesBilledBy(db bun.IDB, period metering.Period, at time.Time) *bun.SelectQuery {
+	at = at.UTC()
+	// The phase in effect is the last one started by at, or the first one
+	// (the order's) when none has.
+	return db.NewSelect().TableExpr("node_usage_phases AS cur").Column("cur.node_id").
+		Where("cur.period = ?", period).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("cur.starts_at <= ?", at).
+				WhereOr("NOT EXISTS (SELECT 1 FROM node_usage_phases AS prv WHERE prv.node_id = cur.node_id AND prv.starts_at < cur.starts_at)")
+		}).
+		Where("NOT EXISTS (SELECT 1 FROM node_usage_phases AS nxt WHERE nxt.node_id = cur.node_id AND nxt.starts_at > cur.starts_at AND nxt.starts_at <= ?)", at)
+}
+
 // ChangePeriodTx records, as part of the node domain's transaction db, that
 // node nodeID is to be billed by period from the end of its current term on
 // (metering.TermEnd of at), and returns how the node is billed now: with
 // the change pending as Target, taking effect at PaidUntil. Asking for the
 // period the node is billed by at at cancels a pending change. A node that
-// has ended is an error.
+// has ended is a fault.Precondition.
 func ChangePeriodTx(ctx context.Context, db bun.IDB, nodeID string, period metering.Period, at time.Time) (State, error) {
 	if !period.Valid() {
 		return State{}, fmt.Errorf("usage: node %s: unknown billing period %q", nodeID, period)
@@ -210,7 +255,7 @@ func ChangePeriodTx(ctx context.Context, db bun.IDB, nodeID string, period meter
 		return State{}, err
 	}
 	if !row.EndedAt.IsZero() {
-		return State{}, fmt.Errorf("usage: node %s ended at %s", nodeID, row.EndedAt)
+		return State{}, fault.Precondition("the usage of node %s ended at %s: its billing period cannot change", nodeID, row.EndedAt.UTC().Format(time.RFC3339))
 	}
 	at = at.UTC()
 	phases, err := loadPhases(ctx, db, nodeID)

@@ -2,6 +2,7 @@ package usage_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/gpcore/gpcore/internal/billing/metering"
 	"github.com/gpcore/gpcore/internal/billing/usage"
 	"github.com/gpcore/gpcore/internal/catalog"
+	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/identity"
 	"github.com/gpcore/gpcore/internal/project"
 	"github.com/gpcore/gpcore/internal/store"
@@ -135,8 +137,8 @@ func TestLifecycle(t *testing.T) {
 		_, err := usage.ChangePeriodTx(ctx, tx, n, metering.Monthly, end.Add(time.Minute))
 		return err
 	})
-	if err == nil {
-		t.Fatal("a change of an ended node succeeded")
+	if fault.KindOf(err) != fault.KindFailedPrecondition {
+		t.Fatalf("a change of an ended node: %v, want a failed precondition", err)
 	}
 }
 
@@ -199,5 +201,74 @@ func TestLocation(t *testing.T) {
 	}
 	if usage.LoadLocation("Mars/Olympus") != time.UTC {
 		t.Fatal("an unknown zone is not UTC")
+	}
+}
+
+// TestCurrentMany: CurrentManyTx says of each node what CurrentTx says, a
+// pending change included, and refuses a node without usage.
+func TestCurrentMany(t *testing.T) {
+	t.Parallel()
+	db, p := setup(t, "UTC")
+	at := time.Date(2026, 11, 10, 10, 15, 0, 0, time.UTC)
+	hourly := billingtest.OrderNode(t, db, billingtest.Order{ProjectID: p.ID, FlavourID: billingtest.FlavourS1, FQDN: "a.example.com", At: at})
+	monthly := billingtest.OrderNode(t, db, billingtest.Order{ProjectID: p.ID, FlavourID: billingtest.FlavourS1, FQDN: "b.example.com",
+		Period: metering.Monthly, At: at})
+	changing := billingtest.OrderNode(t, db, billingtest.Order{ProjectID: p.ID, FlavourID: billingtest.FlavourS1, FQDN: "c.example.com", At: at})
+	billingtest.ChangePeriod(t, db, changing, metering.Monthly, at.Add(time.Minute))
+	ids := []string{hourly, monthly, changing}
+	// Before the order too (a replica whose clock is behind): the order's
+	// phase is the one in effect.
+	for _, when := range []time.Time{at.Add(-time.Second), at.Add(30 * time.Minute), at.Add(2 * time.Hour)} {
+		inTx(t, db, func(ctx context.Context, tx bun.Tx) error {
+			got, err := usage.CurrentManyTx(ctx, tx, ids, when)
+			if err != nil {
+				return err
+			}
+			if len(got) != len(ids) {
+				t.Errorf("at %s: %d states for %d nodes", when, len(got), len(ids))
+			}
+			for _, id := range ids {
+				want, err := usage.CurrentTx(ctx, tx, id, when)
+				if err != nil {
+					return err
+				}
+				if g := got[id]; g.Period != want.Period || g.Target != want.Target || !g.PaidUntil.Equal(want.PaidUntil) {
+					t.Errorf("at %s: node %s: CurrentManyTx %+v, CurrentTx %+v", when, id, got[id], want)
+				}
+			}
+			if got[changing].Target != metering.Monthly && when.Before(at.Add(time.Hour)) {
+				t.Errorf("at %s: the pending change is missing: %+v", when, got[changing])
+			}
+			// NodesBilledBy selects the nodes by the period CurrentTx gives.
+			for _, period := range []metering.Period{metering.Hourly, metering.Monthly} {
+				var billed []string
+				if err := tx.NewSelect().TableExpr("node_usage").Column("node_id").
+					Where("node_id IN (?)", usage.NodesBilledBy(tx, period, when)).OrderExpr("node_id").
+					Scan(ctx, &billed); err != nil {
+					return err
+				}
+				var want []string
+				for _, id := range ids {
+					if got[id].Period == period {
+						want = append(want, id)
+					}
+				}
+				slices.Sort(want)
+				if !slices.Equal(billed, want) {
+					t.Errorf("at %s: NodesBilledBy(%s) = %v, want %v", when, period, billed, want)
+				}
+			}
+			if got, err := usage.CurrentManyTx(ctx, tx, nil, when); err != nil || len(got) != 0 {
+				t.Errorf("no nodes: %v, %v", got, err)
+			}
+			return nil
+		})
+	}
+	err := db.InTx(t.Context(), func(ctx context.Context, tx bun.Tx) error {
+		_, err := usage.CurrentManyTx(ctx, tx, []string{hourly, "00000000-0000-0000-0000-000000000000"}, at)
+		return err
+	})
+	if err == nil {
+		t.Fatal("a node without usage gave a state")
 	}
 }

@@ -16,7 +16,10 @@
 // job resuming after a crash sees it finish whether or not it asks again.
 // This also covers the usual order of things, where the domain records
 // DEPLOYING (or DELETING, RESCUING, ...) when it accepts a request, before
-// the job asks the sim.
+// the job asks the sim. The OperationID of each server's last accepted
+// request (provision.State.OperationID) is kept in memory too: a sim that
+// has just taken a server over reports none, and the first request then
+// carries on with the operation under way, as above.
 //
 // Several replicas of the control plane each have a sim of their own, and
 // the attempts of one job may run on any of them. They agree through what
@@ -216,6 +219,9 @@ type server struct {
 	// anchor is the recorded time of the request op follows (see follow);
 	// zero until a caller passes it.
 	anchor time.Time
+	// operationID is the provision.Server.OperationID of the last request
+	// the server accepted.
+	operationID string
 }
 
 type systemClock struct{}
@@ -350,11 +356,12 @@ func (d *Driver) GetState(ctx context.Context, s provision.Server) (provision.St
 		srv.takenOverIn = "" // the caller saw the operation end
 		srv.closed = true
 	}
-	return provision.State{Provision: srv.state, Power: srv.power, LastError: srv.lastError}, nil
+	return provision.State{Provision: srv.state, Power: srv.power, LastError: srv.lastError, OperationID: srv.operationID}, nil
 }
 
 // request starts op on s, or does nothing if s is already in it or done
-// with it. d.mu must not be held.
+// with it; either way the server has accepted the request, and GetState
+// reports its s.OperationID from then on. d.mu must not be held.
 func (d *Driver) request(ctx context.Context, s provision.Server, op *operation) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -365,6 +372,16 @@ func (d *Driver) request(ctx context.Context, s provision.Server, op *operation)
 	if err != nil {
 		return err
 	}
+	if err := d.start(srv, op); err != nil {
+		return err
+	}
+	srv.operationID = s.OperationID
+	return nil
+}
+
+// start starts op on srv, or does nothing if srv is already in it or done
+// with it. d.mu must be held.
+func (d *Driver) start(srv *server, op *operation) error {
 	if in := srv.takenOverIn; in != "" {
 		srv.takenOverIn = ""
 		if op.under(in) {
