@@ -27,10 +27,11 @@
 //
 // # Names
 //
-// NormalizeFQDN is the one place names are checked: RFC 1123 labels of at
-// most 63 characters, at most 253 in all, a last label (the top-level
-// domain) that is not all digits (RFC 1123 section 2.1: "1.2.3.4" is an
-// address), a trailing dot accepted and dropped, upper case folded, so
+// NormalizeFQDN is the one place names are checked: a fully qualified name
+// of at least two RFC 1123 labels ("web1" alone is refused) of at most 63
+// characters, at most 253 in all, a last label (the top-level domain) that
+// is not all digits (RFC 1123 section 2.1: "1.2.3.4" is an address), a
+// trailing dot accepted and dropped, upper case folded, so
 // "Web1.Example.NET." and "web1.example.net" are the same node. A live
 // node's name is unique across all projects.
 //
