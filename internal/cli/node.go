@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	cloudv2 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2"
@@ -154,7 +155,7 @@ func (c *call) createNodes(ctx context.Context, f createFlags) error {
 	if f.flavour == "" || f.image == "" {
 		return errors.New("--flavour and --image are required: `gpcore flavour list --datacenter DC` and `gpcore image list` show them")
 	}
-	if req.FlavourId, err = c.flavourID(ctx, req.GetProjectId(), req.GetDatacenterId(), f.flavour); err != nil {
+	if req.FlavourId, err = c.flavourID(ctx, req.GetProjectId(), req.GetDatacenterId(), f.datacenter, f.flavour); err != nil {
 		return err
 	}
 	if req.ImageId, err = c.imageID(ctx, f.image); err != nil {
@@ -648,7 +649,8 @@ func (c *call) node(ctx context.Context, projectRef, ref string) (string, *cloud
 		return "", nil, err
 	}
 	fqdn := strings.TrimSuffix(ref, ".")
-	list := func(ctx context.Context) ([]*cloudv1.Node, error) {
+	// The nodes whose FQDN has ref in it: a project may have thousands.
+	search := func(ctx context.Context) ([]*cloudv1.Node, error) {
 		return allPages(ctx, func(ctx context.Context, p *typev1.PaginationRequest) ([]*cloudv1.Node, *typev1.PaginationResponse, error) {
 			res, err := c.cloud2.ListNodes(ctx, connect.NewRequest(&cloudv2.ListNodesRequest{Id: projectID, Pagination: p, Search: &fqdn}))
 			if err != nil {
@@ -657,7 +659,18 @@ func (c *call) node(ctx context.Context, projectRef, ref string) (string, *cloud
 			return res.Msg.GetNodes(), res.Msg.GetPagination(), nil
 		})
 	}
-	id, err := resolve(ctx, fqdn, "node", list, (*cloudv1.Node).GetId, (*cloudv1.Node).GetFqdn)
+	// When none is named ref: the first nodes of the project, to show.
+	others := func(ctx context.Context) ([]*cloudv1.Node, error) {
+		res, err := c.cloud2.ListNodes(ctx, connect.NewRequest(&cloudv2.ListNodesRequest{
+			Id: projectID, Pagination: &typev1.PaginationRequest{Limit: proto.Int32(maxChoices + 1)},
+		}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg.GetNodes(), nil
+	}
+	id, err := lookup[*cloudv1.Node]{kind: "node", list: search, others: others,
+		id: (*cloudv1.Node).GetId, names: []func(*cloudv1.Node) string{(*cloudv1.Node).GetFqdn}}.resolve(ctx, fqdn)
 	if err != nil {
 		return "", nil, err
 	}
@@ -692,8 +705,12 @@ func (c *call) sshKeyIDs(ctx context.Context, projectID string, refs []string) (
 			}
 			keys = members
 		}
-		list := func(context.Context) ([]*typev1.SSHKey, error) { return keys, nil }
-		if ids[i], err = resolve(ctx, ref, "SSH key", list, (*typev1.SSHKey).GetId, (*typev1.SSHKey).GetName); err != nil {
+		l := lookup[*typev1.SSHKey]{kind: "SSH key", list: func(context.Context) ([]*typev1.SSHKey, error) { return keys, nil },
+			id: (*typev1.SSHKey).GetId, names: []func(*typev1.SSHKey) string{(*typev1.SSHKey).GetName}}
+		if !isOwn {
+			l.scope = "among the keys of the project's members"
+		}
+		if ids[i], err = l.resolve(ctx, ref); err != nil {
 			return nil, err
 		}
 	}

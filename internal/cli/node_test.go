@@ -79,6 +79,10 @@ func TestNodeJourney(t *testing.T) {
 	if found := ada.run("node", "list", "--search", "web2"); strings.Contains(found, "web1") {
 		t.Fatalf("node list --search web2 lists web1:\n%s", found)
 	}
+	// A name that is no node's: the error lists the nodes there are, not
+	// those a search for the name found.
+	ada.fails(`no node named "nope.example.net" (there are web1.example.net, web2.example.net)`, "node", "get", "nope.example.net")
+	ada.fails(`no node named "web1.example" (there are web1.example.net, web2.example.net)`, "node", "get", "web1.example")
 	wantLines(t, ada.run("node", "get", "Web1.Example.NET."), []string{"Status:", "ACTIVE"}, []string{"Login:", "debian"},
 		[]string{"Interface:", ip}, []string{"Billing period:", "hourly"})
 
@@ -152,9 +156,9 @@ func TestNodeCreateRefusals(t *testing.T) {
 	ada.fails("--count numbers one --fqdn", append(order, "--fqdn", "a.example", "--fqdn", "b.example", "--count", "2")...)
 	ada.fails(`billing period "weekly": hourly or monthly`, append(order, "--fqdn", "a.example", "--billing-period", "weekly")...)
 	ada.fails(`no image named "debian-99"`, "node", "create", "--datacenter", "fra1", "--flavour", "BM-S1", "--image", "debian-99", "--fqdn", "a.example")
-	ada.fails(`no flavour named "BM-S9"`, "node", "create", "--datacenter", "fra1", "--flavour", "BM-S9", "--image", "debian-12", "--fqdn", "a.example")
-	ada.fails(`no SSH key named "nope"`, append(order, "--fqdn", "a.example", "--ssh-key", "nope")...)
+	ada.fails(`no flavour named "BM-S9" in datacenter fra1 (there are BM-L1, BM-M1, BM-S1, BM-XL1)`, "node", "create", "--datacenter", "fra1", "--flavour", "BM-S9", "--image", "debian-12", "--fqdn", "a.example")
+	ada.fails(`no SSH key named "nope" among the keys of the project's members: there are none`, append(order, "--fqdn", "a.example", "--ssh-key", "nope")...)
 	// A project without a billing profile is locked.
 	ada.fails("failed_precondition", append(order, "--fqdn", "a.example", "--wait")...)
-	ada.fails(`no node named "ghost.example"`, "node", "get", "ghost.example")
+	ada.fails(`no node named "ghost.example": there are none`, "node", "get", "ghost.example")
 }
