@@ -105,9 +105,11 @@ func newNodeCreateCommand() *cobra.Command {
 which numbers its first label (--fqdn web.example.net --count 2 orders
 web1.example.net and web2.example.net).
 
-Root logs in with the --ssh-key keys (yours or other members' of the project,
-by name or id), with the password read by --password-stdin, or both. With
-neither, the server sets a random password that it never shows.
+You log in as the image's login user (debian on debian-12; the server's login
+hint, which node get shows as Login and --wait at the end) with the --ssh-key
+keys (yours or other members' of the project, by name or id), with the
+password read by --password-stdin, or both. With neither, the server sets a
+random password that it never shows.
 
 --wait subscribes to notifications before ordering, shows each state change
 (DEPLOYING, DEPLOY_WAIT, ... ACTIVE) as it happens and ends with each node's
@@ -126,8 +128,8 @@ IP addresses and how to log in; it exits non-zero when an installation fails
 	fl.StringVar(&f.image, "image", "", "image id, alias (debian-12) or name")
 	fl.StringArrayVar(&f.fqdns, "fqdn", nil, "the node's FQDN; repeat for several nodes")
 	fl.IntVar(&f.count, "count", 1, "order this many nodes, numbering the first label of the one --fqdn")
-	fl.StringArrayVar(&f.sshKeys, "ssh-key", nil, "SSH key (name or id) root logs in with; repeat for several")
-	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read root's password from standard input")
+	fl.StringArrayVar(&f.sshKeys, "ssh-key", nil, "SSH key (name or id) to log in with as the image's login user; repeat for several")
+	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password to log in with from standard input")
 	fl.StringVar(&f.billingPeriod, "billing-period", "hourly", "hourly or monthly")
 	fl.StringVar(&f.userData, "user-data", "", "file of cloud-init user data to pass to the nodes")
 	f.wf.addTo(cmd, "the nodes are ACTIVE")
@@ -241,7 +243,7 @@ func billingPeriod(s string) (cloudv1.BillingPeriod, error) {
 	return 0, fmt.Errorf("billing period %q: hourly or monthly", s)
 }
 
-// passwordFlag reads root's password from standard input when
+// passwordFlag reads the node's password from standard input when
 // --password-stdin is given; nil when it is not.
 func (c *call) passwordFlag(fromStdin bool) (*string, error) {
 	if !fromStdin {
@@ -275,7 +277,8 @@ func readUserData(path string) (string, error) {
 }
 
 // loginSummary writes how an installed node is reached: its state, its IP
-// addresses and how root logs in, as the order or reinstall req asked.
+// addresses and how to log in: as the login hint's user, with what the
+// order or reinstall req gave.
 func loginSummary(w io.Writer, n *cloudv1.Node, req interface {
 	GetSshKeyIds() []string
 	GetPassword() string
@@ -432,8 +435,10 @@ func newNodeReinstallCommand() *cobra.Command {
 		Use:   "reinstall NODE",
 		Short: "Wipe a node and install it anew, with another image or name if you like",
 		Long: `Wipe a node's disks and install it anew. --image and --fqdn default to the
-node's own; root logs in as with node create (--ssh-key, --password-stdin,
-or a random password). --wait returns when the node is ACTIVE again.`,
+node's own. You log in as with node create: as the login user of the image
+installed, with the --ssh-key keys, the --password-stdin password, or both
+(with neither, a random password). --wait returns when the node is ACTIVE
+again.`,
 		Args: cobra.ExactArgs(1),
 	}, func(ctx context.Context, c *call, args []string) error {
 		projectID, n, err := c.node(ctx, project, args[0])
@@ -477,8 +482,8 @@ or a random password). --wait returns when the node is ACTIVE again.`,
 	f := cmd.Flags()
 	f.StringVar(&image, "image", "", "image id, alias or name (default: the node's image)")
 	f.StringVar(&fqdn, "fqdn", "", "the node's new FQDN (default: its own)")
-	f.StringArrayVar(&sshKeys, "ssh-key", nil, "SSH key (name or id) root logs in with; repeat for several")
-	f.BoolVar(&passwordStdin, "password-stdin", false, "read root's password from standard input")
+	f.StringArrayVar(&sshKeys, "ssh-key", nil, "SSH key (name or id) to log in with as the image's login user; repeat for several")
+	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password to log in with from standard input")
 	f.StringVar(&userData, "user-data", "", "file of cloud-init user data to pass to the node")
 	wf.addTo(cmd, "the node is ACTIVE again")
 	return cmd

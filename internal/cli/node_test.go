@@ -162,3 +162,20 @@ func TestNodeCreateRefusals(t *testing.T) {
 	ada.fails("failed_precondition", append(order, "--fqdn", "a.example", "--wait")...)
 	ada.fails(`no node named "ghost.example": there are none`, "node", "get", "ghost.example")
 }
+
+// TestNodeLoginHelp: the help of node create and reinstall says whom you
+// log in as the way --wait does (the login hint: the image's login user,
+// debian on debian-12, as TestNodeJourney sees), not root.
+func TestNodeLoginHelp(t *testing.T) {
+	p := newPerson(t, nil, "ada")
+	for _, cmd := range []string{"create", "reinstall"} {
+		help := p.run("node", cmd, "--help")
+		if !strings.Contains(help, "the image's login user") || !strings.Contains(help, "as the image's login user; repeat for several") ||
+			strings.Contains(strings.ToLower(help), "root logs in") || strings.Contains(help, "root's password") {
+			t.Errorf("gpcore node %s --help does not say you log in as the image's login user:\n%s", cmd, help)
+		}
+	}
+	if help := p.run("node", "create", "--help"); !strings.Contains(help, "You log in as the image's login user (debian on debian-12;") {
+		t.Errorf("gpcore node create --help:\n%s", help)
+	}
+}
