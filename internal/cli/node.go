@@ -317,26 +317,28 @@ func newNodePowerCommand() *cobra.Command {
 		Use:   "power on|off|reset NODE",
 		Short: "Switch a node on or off, or reset it",
 		Long: `Switch a node's power on or off, or reset it (off and on again). The change
-runs in the background; --wait (on and off only) returns when the node's
-power is in the new state. A node takes one request at a time.`,
+runs in the background; --wait returns when the node's power is in the new
+state or, for a reset, when the reset has ended (the node shows power RESET
+until then). A node takes one request at a time.`,
 		Args: cobra.ExactArgs(2),
 	}, func(ctx context.Context, c *call, args []string) error {
 		target, ok := map[string]cloudv1.ServerPowerState{
 			"on": cloudv1.ServerPowerState_SERVER_POWER_STATE_ON, "off": cloudv1.ServerPowerState_SERVER_POWER_STATE_OFF,
 			"reset": cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET,
 		}[strings.ToLower(args[0])]
-		switch {
-		case !ok:
+		if !ok {
 			return fmt.Errorf("power %q: on, off or reset", args[0])
-		case wf.wait && target == cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET:
-			return errors.New("--wait: a reset leaves the power on, so there is no change to wait for")
 		}
 		projectID, n, err := c.node(ctx, project, args[1])
 		if err != nil {
 			return err
 		}
+		g, isReset := powered(target), target == cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET
+		if isReset {
+			g = resetEnded
+		}
 		var answer *cloudv1.PowerActionNodeResponse
-		final, waited, err := c.operate(ctx, wf, projectID, powered(target), func(ctx context.Context) ([]*cloudv1.Node, bool, error) {
+		final, waited, err := c.operate(ctx, wf, projectID, g, func(ctx context.Context) ([]*cloudv1.Node, bool, error) {
 			res, err := c.cloud.PowerActionNode(ctx, connect.NewRequest(&cloudv1.PowerActionNodeRequest{Id: n.GetId(), ProjectId: projectID, PowerState: target}))
 			if err != nil {
 				return nil, false, err
@@ -347,13 +349,16 @@ power is in the new state. A node takes one request at a time.`,
 		if err != nil {
 			return err
 		}
-		if waited {
+		switch {
+		case waited && isReset:
+			return c.done(&cloudv1.GetNodeResponse{Node: final[0]}, "The reset of %s has ended: it is %s.", n.GetFqdn(), powerText(final[0]))
+		case waited:
 			return c.done(&cloudv1.GetNodeResponse{Node: final[0]}, "%s is powered %s.", n.GetFqdn(), args[0])
 		}
 		return c.done(answer, "Power %s requested for %s: `gpcore node get %s` shows when it is done.", args[0], n.GetFqdn(), n.GetFqdn())
 	})
 	addProjectFlag(cmd, &project)
-	wf.addTo(cmd, "the power is in the new state")
+	wf.addTo(cmd, "the power is in the new state or the reset has ended")
 	return cmd
 }
 

@@ -91,7 +91,9 @@ func TestNodeJourney(t *testing.T) {
 	wantStates(t, out, "web1.example.net", "", "ACTIVE, power OFF")
 	wantLines(t, out, []string{"web1.example.net is powered off."})
 	wantStates(t, ada.run("node", "power", "on", "web1.example.net", "--wait"), "web1.example.net", "", "ACTIVE, power ON")
-	ada.fails("--wait: a reset leaves the power on", "node", "power", "reset", "web1.example.net", "--wait")
+	out = ada.run("node", "power", "reset", "web1.example.net", "--wait")
+	wantStates(t, out, "web1.example.net", "", "ACTIVE, power ON")
+	wantLines(t, out, []string{"The reset of web1.example.net has ended: it is ACTIVE, power ON."})
 
 	out = ada.run("node", "rescue", "on", "web1.example.net", "--wait")
 	wantStates(t, out, "web1.example.net", "", "RESCUE")

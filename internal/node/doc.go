@@ -98,7 +98,10 @@
 // is ACTIVE or in RESCUE, and not when they make no sense (ON when on, OFF
 // when off, RESET when off). Driver requests are safe to repeat, so a crash
 // between a request and its record repeats it; for RESET that can mean a
-// second reset.
+// second reset. A reset does not change the power, so a node shows power
+// RESET while one is under way, and the power as the hardware reports it
+// once its job has ended (List's power_state filter goes by the hardware's:
+// a node being reset is on).
 //
 // # Remote consoles
 //
