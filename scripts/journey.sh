@@ -2,7 +2,7 @@
 # journey.sh walks the getting-started journey (docs/getting-started.md)
 # against a running `gpcore serve`: register, billing profile and test card,
 # project, SSH key, catalog, two nodes watched on SubscribeNotifications,
-# power off/on, rescue on/off, reinstall, destroy, usage and project log.
+# power off/on and reset, rescue on/off, reinstall, destroy, usage and project log.
 #
 # Unary calls go over Connect JSON with curl; the catalog, the second order
 # and the notification stream go over gRPC with grpcurl (server reflection).
@@ -225,7 +225,7 @@ echo "   addresses: ${ALL_IPS[*]}"
 availability_is OUT_OF_STOCK || fail "$FLAVOUR_NAME with both servers taken: $(flavours | jq -c --arg name "$FLAVOUR_NAME" '[.flavours[] | select(.name == $name) | .availability]'), want OUT_OF_STOCK"
 echo "   $FLAVOUR_NAME is OUT_OF_STOCK"
 
-step "Power off and on web1"
+step "Power off and on web1, then reset it"
 node_is() { getnode "$NODE1" | jq -e "$1"; }
 retry_busy "power off" gpcore.api.cloud.v1.CloudService/PowerActionNode \
   "{\"projectId\":\"$PROJECT\",\"id\":\"$NODE1\",\"powerState\":\"SERVER_POWER_STATE_OFF\"}" >/dev/null
@@ -233,6 +233,9 @@ wait_until "web1 is off" node_is '.node.powerState == "SERVER_POWER_STATE_OFF"'
 retry_busy "power on" gpcore.api.cloud.v1.CloudService/PowerActionNode \
   "{\"projectId\":\"$PROJECT\",\"id\":\"$NODE1\",\"powerState\":\"SERVER_POWER_STATE_ON\"}" >/dev/null
 wait_until "web1 is on" node_is '.node.powerState == "SERVER_POWER_STATE_ON" and .node.status == "SERVER_PROVISIONING_STATE_ACTIVE"'
+retry_busy "reset" gpcore.api.cloud.v1.CloudService/PowerActionNode \
+  "{\"projectId\":\"$PROJECT\",\"id\":\"$NODE1\",\"powerState\":\"SERVER_POWER_STATE_RESET\"}" >/dev/null
+wait_until "the reset of web1 has ended" node_is '.node.powerState == "SERVER_POWER_STATE_ON" and .node.status == "SERVER_PROVISIONING_STATE_ACTIVE"'
 
 step "Rescue mode on and off"
 retry_busy "rescue on" gpcore.api.cloud.v1.CloudService/ChangeNodeRescueMode \

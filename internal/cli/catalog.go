@@ -155,8 +155,9 @@ func (c *call) datacenterID(ctx context.Context, ref string) (string, error) {
 }
 
 // flavourID returns the id of the flavour ref names (an id or a name) among
-// those the datacenter offers the project, sold out or not.
-func (c *call) flavourID(ctx context.Context, projectID, datacenterID, ref string) (string, error) {
+// those the datacenter offers the project, sold out or not; datacenterRef
+// is how the caller named the datacenter, for errors.
+func (c *call) flavourID(ctx context.Context, projectID, datacenterID, datacenterRef, ref string) (string, error) {
 	list := func(ctx context.Context) ([]*cloudv1.Flavour, error) {
 		return allPages(ctx, func(ctx context.Context, p *typev1.PaginationRequest) ([]*cloudv1.Flavour, *typev1.PaginationResponse, error) {
 			res, err := c.cloud.ListProjectFlavours(ctx, connect.NewRequest(&cloudv1.ListProjectFlavoursRequest{
@@ -168,7 +169,8 @@ func (c *call) flavourID(ctx context.Context, projectID, datacenterID, ref strin
 			return res.Msg.GetFlavours(), res.Msg.GetPagination(), nil
 		})
 	}
-	return resolve(ctx, ref, "flavour", list, (*cloudv1.Flavour).GetId, (*cloudv1.Flavour).GetName)
+	return lookup[*cloudv1.Flavour]{kind: "flavour", scope: "in datacenter " + datacenterRef, list: list,
+		id: (*cloudv1.Flavour).GetId, names: []func(*cloudv1.Flavour) string{(*cloudv1.Flavour).GetName}}.resolve(ctx, ref)
 }
 
 // imageID returns the id of the public image ref names: an id, an alias or

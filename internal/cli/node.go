@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	cloudv2 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v2"
@@ -104,9 +105,11 @@ func newNodeCreateCommand() *cobra.Command {
 which numbers its first label (--fqdn web.example.net --count 2 orders
 web1.example.net and web2.example.net).
 
-Root logs in with the --ssh-key keys (yours or other members' of the project,
-by name or id), with the password read by --password-stdin, or both. With
-neither, the server sets a random password that it never shows.
+You log in as the image's login user (debian on debian-12; the server's login
+hint, which node get shows as Login and --wait at the end) with the --ssh-key
+keys (yours or other members' of the project, by name or id), with the
+password read by --password-stdin, or both. With neither, the server sets a
+random password that it never shows.
 
 --wait subscribes to notifications before ordering, shows each state change
 (DEPLOYING, DEPLOY_WAIT, ... ACTIVE) as it happens and ends with each node's
@@ -125,8 +128,8 @@ IP addresses and how to log in; it exits non-zero when an installation fails
 	fl.StringVar(&f.image, "image", "", "image id, alias (debian-12) or name")
 	fl.StringArrayVar(&f.fqdns, "fqdn", nil, "the node's FQDN; repeat for several nodes")
 	fl.IntVar(&f.count, "count", 1, "order this many nodes, numbering the first label of the one --fqdn")
-	fl.StringArrayVar(&f.sshKeys, "ssh-key", nil, "SSH key (name or id) root logs in with; repeat for several")
-	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read root's password from standard input")
+	fl.StringArrayVar(&f.sshKeys, "ssh-key", nil, "SSH key (name or id) to log in with as the image's login user; repeat for several")
+	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read the password to log in with from standard input")
 	fl.StringVar(&f.billingPeriod, "billing-period", "hourly", "hourly or monthly")
 	fl.StringVar(&f.userData, "user-data", "", "file of cloud-init user data to pass to the nodes")
 	f.wf.addTo(cmd, "the nodes are ACTIVE")
@@ -154,7 +157,7 @@ func (c *call) createNodes(ctx context.Context, f createFlags) error {
 	if f.flavour == "" || f.image == "" {
 		return errors.New("--flavour and --image are required: `gpcore flavour list --datacenter DC` and `gpcore image list` show them")
 	}
-	if req.FlavourId, err = c.flavourID(ctx, req.GetProjectId(), req.GetDatacenterId(), f.flavour); err != nil {
+	if req.FlavourId, err = c.flavourID(ctx, req.GetProjectId(), req.GetDatacenterId(), f.datacenter, f.flavour); err != nil {
 		return err
 	}
 	if req.ImageId, err = c.imageID(ctx, f.image); err != nil {
@@ -240,7 +243,7 @@ func billingPeriod(s string) (cloudv1.BillingPeriod, error) {
 	return 0, fmt.Errorf("billing period %q: hourly or monthly", s)
 }
 
-// passwordFlag reads root's password from standard input when
+// passwordFlag reads the node's password from standard input when
 // --password-stdin is given; nil when it is not.
 func (c *call) passwordFlag(fromStdin bool) (*string, error) {
 	if !fromStdin {
@@ -274,7 +277,8 @@ func readUserData(path string) (string, error) {
 }
 
 // loginSummary writes how an installed node is reached: its state, its IP
-// addresses and how root logs in, as the order or reinstall req asked.
+// addresses and how to log in: as the login hint's user, with what the
+// order or reinstall req gave.
 func loginSummary(w io.Writer, n *cloudv1.Node, req interface {
 	GetSshKeyIds() []string
 	GetPassword() string
@@ -313,26 +317,28 @@ func newNodePowerCommand() *cobra.Command {
 		Use:   "power on|off|reset NODE",
 		Short: "Switch a node on or off, or reset it",
 		Long: `Switch a node's power on or off, or reset it (off and on again). The change
-runs in the background; --wait (on and off only) returns when the node's
-power is in the new state. A node takes one request at a time.`,
+runs in the background; --wait returns when the node's power is in the new
+state or, for a reset, when the reset has ended (the node shows power RESET
+until then). A node takes one request at a time.`,
 		Args: cobra.ExactArgs(2),
 	}, func(ctx context.Context, c *call, args []string) error {
 		target, ok := map[string]cloudv1.ServerPowerState{
 			"on": cloudv1.ServerPowerState_SERVER_POWER_STATE_ON, "off": cloudv1.ServerPowerState_SERVER_POWER_STATE_OFF,
 			"reset": cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET,
 		}[strings.ToLower(args[0])]
-		switch {
-		case !ok:
+		if !ok {
 			return fmt.Errorf("power %q: on, off or reset", args[0])
-		case wf.wait && target == cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET:
-			return errors.New("--wait: a reset leaves the power on, so there is no change to wait for")
 		}
 		projectID, n, err := c.node(ctx, project, args[1])
 		if err != nil {
 			return err
 		}
+		g, isReset := powered(target), target == cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET
+		if isReset {
+			g = resetEnded
+		}
 		var answer *cloudv1.PowerActionNodeResponse
-		final, waited, err := c.operate(ctx, wf, projectID, powered(target), func(ctx context.Context) ([]*cloudv1.Node, bool, error) {
+		final, waited, err := c.operate(ctx, wf, projectID, g, func(ctx context.Context) ([]*cloudv1.Node, bool, error) {
 			res, err := c.cloud.PowerActionNode(ctx, connect.NewRequest(&cloudv1.PowerActionNodeRequest{Id: n.GetId(), ProjectId: projectID, PowerState: target}))
 			if err != nil {
 				return nil, false, err
@@ -343,13 +349,16 @@ power is in the new state. A node takes one request at a time.`,
 		if err != nil {
 			return err
 		}
-		if waited {
+		switch {
+		case waited && isReset:
+			return c.done(&cloudv1.GetNodeResponse{Node: final[0]}, "The reset of %s has ended: it is %s.", n.GetFqdn(), powerText(final[0]))
+		case waited:
 			return c.done(&cloudv1.GetNodeResponse{Node: final[0]}, "%s is powered %s.", n.GetFqdn(), args[0])
 		}
 		return c.done(answer, "Power %s requested for %s: `gpcore node get %s` shows when it is done.", args[0], n.GetFqdn(), n.GetFqdn())
 	})
 	addProjectFlag(cmd, &project)
-	wf.addTo(cmd, "the power is in the new state")
+	wf.addTo(cmd, "the power is in the new state or the reset has ended")
 	return cmd
 }
 
@@ -431,8 +440,10 @@ func newNodeReinstallCommand() *cobra.Command {
 		Use:   "reinstall NODE",
 		Short: "Wipe a node and install it anew, with another image or name if you like",
 		Long: `Wipe a node's disks and install it anew. --image and --fqdn default to the
-node's own; root logs in as with node create (--ssh-key, --password-stdin,
-or a random password). --wait returns when the node is ACTIVE again.`,
+node's own. You log in as with node create: as the login user of the image
+installed, with the --ssh-key keys, the --password-stdin password, or both
+(with neither, a random password). --wait returns when the node is ACTIVE
+again.`,
 		Args: cobra.ExactArgs(1),
 	}, func(ctx context.Context, c *call, args []string) error {
 		projectID, n, err := c.node(ctx, project, args[0])
@@ -476,8 +487,8 @@ or a random password). --wait returns when the node is ACTIVE again.`,
 	f := cmd.Flags()
 	f.StringVar(&image, "image", "", "image id, alias or name (default: the node's image)")
 	f.StringVar(&fqdn, "fqdn", "", "the node's new FQDN (default: its own)")
-	f.StringArrayVar(&sshKeys, "ssh-key", nil, "SSH key (name or id) root logs in with; repeat for several")
-	f.BoolVar(&passwordStdin, "password-stdin", false, "read root's password from standard input")
+	f.StringArrayVar(&sshKeys, "ssh-key", nil, "SSH key (name or id) to log in with as the image's login user; repeat for several")
+	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password to log in with from standard input")
 	f.StringVar(&userData, "user-data", "", "file of cloud-init user data to pass to the node")
 	wf.addTo(cmd, "the node is ACTIVE again")
 	return cmd
@@ -648,7 +659,8 @@ func (c *call) node(ctx context.Context, projectRef, ref string) (string, *cloud
 		return "", nil, err
 	}
 	fqdn := strings.TrimSuffix(ref, ".")
-	list := func(ctx context.Context) ([]*cloudv1.Node, error) {
+	// The nodes whose FQDN has ref in it: a project may have thousands.
+	search := func(ctx context.Context) ([]*cloudv1.Node, error) {
 		return allPages(ctx, func(ctx context.Context, p *typev1.PaginationRequest) ([]*cloudv1.Node, *typev1.PaginationResponse, error) {
 			res, err := c.cloud2.ListNodes(ctx, connect.NewRequest(&cloudv2.ListNodesRequest{Id: projectID, Pagination: p, Search: &fqdn}))
 			if err != nil {
@@ -657,7 +669,18 @@ func (c *call) node(ctx context.Context, projectRef, ref string) (string, *cloud
 			return res.Msg.GetNodes(), res.Msg.GetPagination(), nil
 		})
 	}
-	id, err := resolve(ctx, fqdn, "node", list, (*cloudv1.Node).GetId, (*cloudv1.Node).GetFqdn)
+	// When none is named ref: the first nodes of the project, to show.
+	others := func(ctx context.Context) ([]*cloudv1.Node, error) {
+		res, err := c.cloud2.ListNodes(ctx, connect.NewRequest(&cloudv2.ListNodesRequest{
+			Id: projectID, Pagination: &typev1.PaginationRequest{Limit: proto.Int32(maxChoices + 1)},
+		}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg.GetNodes(), nil
+	}
+	id, err := lookup[*cloudv1.Node]{kind: "node", list: search, others: others,
+		id: (*cloudv1.Node).GetId, names: []func(*cloudv1.Node) string{(*cloudv1.Node).GetFqdn}}.resolve(ctx, fqdn)
 	if err != nil {
 		return "", nil, err
 	}
@@ -692,8 +715,12 @@ func (c *call) sshKeyIDs(ctx context.Context, projectID string, refs []string) (
 			}
 			keys = members
 		}
-		list := func(context.Context) ([]*typev1.SSHKey, error) { return keys, nil }
-		if ids[i], err = resolve(ctx, ref, "SSH key", list, (*typev1.SSHKey).GetId, (*typev1.SSHKey).GetName); err != nil {
+		l := lookup[*typev1.SSHKey]{kind: "SSH key", list: func(context.Context) ([]*typev1.SSHKey, error) { return keys, nil },
+			id: (*typev1.SSHKey).GetId, names: []func(*typev1.SSHKey) string{(*typev1.SSHKey).GetName}}
+		if !isOwn {
+			l.scope = "among the keys of the project's members"
+		}
+		if ids[i], err = l.resolve(ctx, ref); err != nil {
 			return nil, err
 		}
 	}

@@ -79,6 +79,10 @@ func TestNodeJourney(t *testing.T) {
 	if found := ada.run("node", "list", "--search", "web2"); strings.Contains(found, "web1") {
 		t.Fatalf("node list --search web2 lists web1:\n%s", found)
 	}
+	// A name that is no node's: the error lists the nodes there are, not
+	// those a search for the name found.
+	ada.fails(`no node named "nope.example.net" (there are web1.example.net, web2.example.net)`, "node", "get", "nope.example.net")
+	ada.fails(`no node named "web1.example" (there are web1.example.net, web2.example.net)`, "node", "get", "web1.example")
 	wantLines(t, ada.run("node", "get", "Web1.Example.NET."), []string{"Status:", "ACTIVE"}, []string{"Login:", "debian"},
 		[]string{"Interface:", ip}, []string{"Billing period:", "hourly"})
 
@@ -87,7 +91,9 @@ func TestNodeJourney(t *testing.T) {
 	wantStates(t, out, "web1.example.net", "", "ACTIVE, power OFF")
 	wantLines(t, out, []string{"web1.example.net is powered off."})
 	wantStates(t, ada.run("node", "power", "on", "web1.example.net", "--wait"), "web1.example.net", "", "ACTIVE, power ON")
-	ada.fails("--wait: a reset leaves the power on", "node", "power", "reset", "web1.example.net", "--wait")
+	out = ada.run("node", "power", "reset", "web1.example.net", "--wait")
+	wantStates(t, out, "web1.example.net", "", "ACTIVE, power ON")
+	wantLines(t, out, []string{"The reset of web1.example.net has ended: it is ACTIVE, power ON."})
 
 	out = ada.run("node", "rescue", "on", "web1.example.net", "--wait")
 	wantStates(t, out, "web1.example.net", "", "RESCUE")
@@ -152,9 +158,26 @@ func TestNodeCreateRefusals(t *testing.T) {
 	ada.fails("--count numbers one --fqdn", append(order, "--fqdn", "a.example", "--fqdn", "b.example", "--count", "2")...)
 	ada.fails(`billing period "weekly": hourly or monthly`, append(order, "--fqdn", "a.example", "--billing-period", "weekly")...)
 	ada.fails(`no image named "debian-99"`, "node", "create", "--datacenter", "fra1", "--flavour", "BM-S1", "--image", "debian-99", "--fqdn", "a.example")
-	ada.fails(`no flavour named "BM-S9"`, "node", "create", "--datacenter", "fra1", "--flavour", "BM-S9", "--image", "debian-12", "--fqdn", "a.example")
-	ada.fails(`no SSH key named "nope"`, append(order, "--fqdn", "a.example", "--ssh-key", "nope")...)
+	ada.fails(`no flavour named "BM-S9" in datacenter fra1 (there are BM-L1, BM-M1, BM-S1, BM-XL1)`, "node", "create", "--datacenter", "fra1", "--flavour", "BM-S9", "--image", "debian-12", "--fqdn", "a.example")
+	ada.fails(`no SSH key named "nope" among the keys of the project's members: there are none`, append(order, "--fqdn", "a.example", "--ssh-key", "nope")...)
 	// A project without a billing profile is locked.
 	ada.fails("failed_precondition", append(order, "--fqdn", "a.example", "--wait")...)
-	ada.fails(`no node named "ghost.example"`, "node", "get", "ghost.example")
+	ada.fails(`no node named "ghost.example": there are none`, "node", "get", "ghost.example")
+}
+
+// TestNodeLoginHelp: the help of node create and reinstall says whom you
+// log in as the way --wait does (the login hint: the image's login user,
+// debian on debian-12, as TestNodeJourney sees), not root.
+func TestNodeLoginHelp(t *testing.T) {
+	p := newPerson(t, nil, "ada")
+	for _, cmd := range []string{"create", "reinstall"} {
+		help := p.run("node", cmd, "--help")
+		if !strings.Contains(help, "the image's login user") || !strings.Contains(help, "as the image's login user; repeat for several") ||
+			strings.Contains(strings.ToLower(help), "root logs in") || strings.Contains(help, "root's password") {
+			t.Errorf("gpcore node %s --help does not say you log in as the image's login user:\n%s", cmd, help)
+		}
+	}
+	if help := p.run("node", "create", "--help"); !strings.Contains(help, "You log in as the image's login user (debian on debian-12;") {
+		t.Errorf("gpcore node create --help:\n%s", help)
+	}
 }

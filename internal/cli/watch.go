@@ -102,10 +102,27 @@ func statusGoal(done cloudv1.ServerProvisioningState, fails ...cloudv1.ServerPro
 // powered is the goal of a power change: the node's power in state.
 func powered(state cloudv1.ServerPowerState) goal {
 	return goal{
-		show:    func(n *cloudv1.Node) string { return statusText(n) + ", power " + upperName(n.GetPowerState()) },
+		show:    powerText,
 		reached: func(n *cloudv1.Node) bool { return n.GetPowerState() == state && !deleted(n) },
 		failed:  deleted,
 	}
+}
+
+// resetEnded is the goal of a reset: its end. A reset leaves the power as it
+// was, so a node shows power RESET while one is under way and its power as
+// the hardware reports it once the reset has ended.
+var resetEnded = goal{
+	show: powerText,
+	reached: func(n *cloudv1.Node) bool {
+		return n.GetPowerState() != cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET && !deleted(n)
+	},
+	failed: deleted,
+}
+
+// powerText is a node's state and power as a wait for a power change shows
+// them.
+func powerText(n *cloudv1.Node) string {
+	return statusText(n) + ", power " + upperName(n.GetPowerState())
 }
 
 // statusText is a node's provisioning state as a wait shows it; a node

@@ -51,6 +51,14 @@ func (f *fakeCloud) SubscribeNotifications(ctx context.Context, _ *connect.Reque
 // server f: the node as the answer to the operation showed it, in state.
 func fakeWatch(t *testing.T, ctx context.Context, f *fakeCloud, g goal, state cloudv1.ServerProvisioningState) (*watch, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
+	return fakeWatchOf(t, ctx, f, g, true, web1(state))
+}
+
+// fakeWatchOf is a wait for goal g on node n against the scripted server
+// f; show says n is as the answer to the operation showed it, else as it
+// was before.
+func fakeWatchOf(t *testing.T, ctx context.Context, f *fakeCloud, g goal, show bool, n *cloudv1.Node) (*watch, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(cloudv1connect.NewCloudServiceHandler(f))
 	srv := httptest.NewServer(mux)
@@ -62,7 +70,7 @@ func fakeWatch(t *testing.T, ctx context.Context, f *fakeCloud, g goal, state cl
 		t.Fatal(err)
 	}
 	t.Cleanup(w.stop)
-	w.follow(true, web1(state))
+	w.follow(show, n)
 	return w, &out, &errOut
 }
 
@@ -265,4 +273,40 @@ func TestWaitForDestructionFailsWhenTheTeardownFails(t *testing.T) {
 		t.Fatalf("wait for a destruction whose teardown failed: %v", err)
 	}
 	wantStates(t, out.String(), "web1.example.net", "ACTIVE", "ERROR")
+}
+
+// TestWaitForResetEndsWithIt: a node shows power RESET while its reset is
+// under way; the wait ends when GetNode confirms it has ended.
+func TestWaitForResetEndsWithIt(t *testing.T) {
+	power := func(p cloudv1.ServerPowerState) *cloudv1.Node {
+		n := web1(active)
+		n.PowerState = p
+		return n
+	}
+	resetting, on := power(cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET), power(cloudv1.ServerPowerState_SERVER_POWER_STATE_ON)
+	caughtUp := make(chan struct{})
+	f := &fakeCloud{
+		getNode: func(call int32) (*cloudv1.Node, error) {
+			if call == 1 { // the catch-up: the reset under way
+				defer close(caughtUp)
+				return resetting, nil
+			}
+			return on, nil
+		},
+		subscribe: func(ctx context.Context, _ int32, send func(*cloudv1.Notification)) error {
+			send(heartbeat())
+			<-caughtUp
+			send(changed(on))
+			<-ctx.Done()
+			return nil
+		},
+	}
+	w, out, _ := fakeWatchOf(t, t.Context(), f, resetEnded, false, on) // as it was before the request
+	nodes, err := w.wait(t.Context())
+	if err != nil || len(nodes) != 1 || nodes[0].GetPowerState() != cloudv1.ServerPowerState_SERVER_POWER_STATE_ON {
+		t.Fatalf("wait = %v, %v", nodes, err)
+	}
+	if got := states(out.String(), "web1.example.net"); strings.Join(got, "; ") != "ACTIVE, power RESET; ACTIVE, power ON" || f.gets.Load() != 2 {
+		t.Fatalf("states %q after %d GetNode calls:\n%s", got, f.gets.Load(), out)
+	}
 }

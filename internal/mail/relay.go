@@ -185,7 +185,7 @@ func (r *Relay) deliver(ctx context.Context, m outboxRow) (ok bool, err error) {
 		if _, err := r.db.NewDelete().Model((*outboxRow)(nil)).Where("id = ?", m.ID).Exec(ctx); err != nil {
 			return false, fmt.Errorf("mail: delete sent message %s: %w", m.ID, err)
 		}
-		r.log.InfoContext(ctx, "mail sent", "id", m.ID, "to", m.Recipient, "subject", m.Subject, "attempt", m.Attempts)
+		r.log.InfoContext(ctx, r.outcome(), "id", m.ID, "to", m.Recipient, "subject", m.Subject, "attempt", m.Attempts)
 		return true, nil
 	}
 
@@ -207,6 +207,20 @@ func (r *Relay) deliver(ctx context.Context, m outboxRow) (ok bool, err error) {
 		return false, fmt.Errorf("mail: record failed delivery of %s: %w", m.ID, errors.Join(err, sendErr))
 	}
 	return false, nil
+}
+
+// outcomer is a Sender that says what became of the mail it accepted, when
+// that is not "mail sent" (LogSender only logs it).
+type outcomer interface {
+	Outcome() string
+}
+
+// outcome is what the relay logs of a message its sender accepted.
+func (r *Relay) outcome() string {
+	if o, ok := r.sender.(outcomer); ok {
+		return o.Outcome()
+	}
+	return "mail sent"
 }
 
 // retryDelay is the wait after the attempts-th failed delivery.

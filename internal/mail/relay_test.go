@@ -1,9 +1,11 @@
 package mail_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -312,5 +314,38 @@ func TestRelayRunWakes(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v, want nil", err)
+	}
+}
+
+// TestRelayLogsWhatBecameOfTheMail: with no SMTP server, LogSender writes
+// the mail to the log and the relay's line says it was logged, never that
+// it was sent; a sender that delivers gets "mail sent".
+func TestRelayLogsWhatBecameOfTheMail(t *testing.T) {
+	db := storetest.New(t)
+	clk := newClock()
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	relay := mail.NewRelay(db, mail.LogSender{Log: log}, mail.RelayConfig{Now: clk.Now, Logger: log})
+	enqueue(t, db, "jane@example.com", clk.Now())
+	if n := deliver(t, relay); n != 1 {
+		t.Fatalf("delivered %d, want 1", n)
+	}
+	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `msg="mail not sent (no SMTP server configured), here it is"`) ||
+		!strings.Contains(lines[1], `msg="mail logged, not sent"`) || !strings.Contains(lines[1], "to=jane@example.com subject=Hello") {
+		t.Fatalf("log of a mail without SMTP server:\n%s", logged.String())
+	}
+	if strings.Contains(logged.String(), "mail sent") {
+		t.Fatalf("the log says a mail that was only logged was sent:\n%s", logged.String())
+	}
+
+	logged.Reset()
+	relay = mail.NewRelay(db, mailtest.New(), mail.RelayConfig{Now: clk.Now, Logger: log})
+	enqueue(t, db, "jane@example.com", clk.Now())
+	if n := deliver(t, relay); n != 1 {
+		t.Fatalf("delivered %d, want 1", n)
+	}
+	if !strings.Contains(logged.String(), `msg="mail sent"`) {
+		t.Fatalf("log of a delivered mail:\n%s", logged.String())
 	}
 }

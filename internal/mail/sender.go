@@ -38,6 +38,10 @@ func (l LogSender) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
+// Outcome is what became of a message Send accepted, as the relay logs it:
+// it was written to the log, not sent.
+func (LogSender) Outcome() string { return "mail logged, not sent" }
+
 // Security is how an SMTP connection is protected.
 type Security int
 

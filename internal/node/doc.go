@@ -27,10 +27,11 @@
 //
 // # Names
 //
-// NormalizeFQDN is the one place names are checked: RFC 1123 labels of at
-// most 63 characters, at most 253 in all, a last label (the top-level
-// domain) that is not all digits (RFC 1123 section 2.1: "1.2.3.4" is an
-// address), a trailing dot accepted and dropped, upper case folded, so
+// NormalizeFQDN is the one place names are checked: a fully qualified name
+// of at least two RFC 1123 labels ("web1" alone is refused) of at most 63
+// characters, at most 253 in all, a last label (the top-level domain) that
+// is not all digits (RFC 1123 section 2.1: "1.2.3.4" is an address), a
+// trailing dot accepted and dropped, upper case folded, so
 // "Web1.Example.NET." and "web1.example.net" are the same node. A live
 // node's name is unique across all projects.
 //
@@ -97,7 +98,10 @@
 // is ACTIVE or in RESCUE, and not when they make no sense (ON when on, OFF
 // when off, RESET when off). Driver requests are safe to repeat, so a crash
 // between a request and its record repeats it; for RESET that can mean a
-// second reset.
+// second reset. A reset does not change the power, so a node shows power
+// RESET while one is under way, and the power as the hardware reports it
+// once its job has ended (List's power_state filter goes by the hardware's:
+// a node being reset is on).
 //
 // # Remote consoles
 //

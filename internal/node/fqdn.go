@@ -22,6 +22,9 @@ const (
 //     digits and hyphens, and neither starts nor ends with a hyphen (RFC 1123
 //     allows a leading digit);
 //   - the name is at most MaxFQDNLength characters;
+//   - it is fully qualified: at least two labels, a host and its domain
+//     ("web1.example.net", "web1.example"); a single label such as "web1"
+//     or "localhost" names no domain;
 //   - the last label (the top-level domain) is not all digits: RFC 1123
 //     section 2.1 says a valid host name can never have the dotted-decimal
 //     form #.#.#.#, so "1.2.3.4" is an address, not a name;
@@ -49,6 +52,9 @@ func NormalizeFQDN(name string) (string, error) {
 		if err := checkLabel(label); err != nil {
 			return "", err
 		}
+	}
+	if !strings.Contains(name, ".") {
+		return "", fmt.Errorf("one label is not a fully qualified domain name: give the host and its domain, as in %s.example.net", name)
 	}
 	if tld := name[strings.LastIndexByte(name, '.')+1:]; allDigits(tld) {
 		return "", fmt.Errorf("the last label %q is all digits: a host name never has the form of an IPv4 address (RFC 1123 section 2.1)", tld)

@@ -18,7 +18,8 @@ func TestNormalizeFQDN(t *testing.T) {
 		{"Web1.Example.NET", "web1.example.net"},
 		{"web1.example.net.", "web1.example.net"},
 		{"WEB1.EXAMPLE.NET.", "web1.example.net"},
-		{"localhost", "localhost"},
+		{"web1.example", "web1.example"}, // two labels are enough
+		{"a.b", "a.b"},
 		{"3com.example", "3com.example"},   // RFC 1123 allows a leading digit
 		{"1.2.3.example", "1.2.3.example"}, // numeric labels, but not the last
 		{"web1.example1", "web1.example1"}, // a last label with a digit in it
@@ -48,6 +49,12 @@ func TestNormalizeFQDN(t *testing.T) {
 		label63 + "a.example",
 		long253 + "d",
 		"web1.example.net/",
+		// Fully qualified: a host and its domain, never a single label.
+		"web",
+		"web.",
+		"Web1",
+		"localhost",
+		label63,
 		// RFC 1123 section 2.1: never the dotted-decimal form, so the last
 		// label is not all digits.
 		"1.2.3.4",

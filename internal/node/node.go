@@ -54,7 +54,8 @@ type Node struct {
 	// Status is the provisioning state of the node's server; DELETED once
 	// the node is gone.
 	Status catalog.ProvisionState
-	// PowerState is the server's power state as last reported.
+	// PowerState is the server's power state as last reported; RESET while
+	// a reset is under way (from the request until its job has ended).
 	PowerState catalog.PowerState
 	// LastError says why the last provisioning operation failed; empty
 	// after a success.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,6 +101,45 @@ func TestPowerFailureIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.await(t, c, n.ID, "power off", func(n node.Node) bool { return !n.Busy && n.PowerState == catalog.PowerOff })
+}
+
+// gatedPower is a provisioning driver whose SetPower waits until release
+// is closed.
+type gatedPower struct {
+	provision.Driver
+	release chan struct{}
+}
+
+func (d *gatedPower) SetPower(ctx context.Context, s provision.Server, target catalog.PowerState) error {
+	select {
+	case <-d.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return d.Driver.SetPower(ctx, s, target)
+}
+
+// TestResetShowsWhileUnderWay: a reset leaves the power on, so the node
+// shows power RESET from the request until the reset has ended, and ON
+// again after.
+func TestResetShowsWhileUnderWay(t *testing.T) {
+	t.Parallel()
+	hw := &gatedPower{release: make(chan struct{})}
+	e := newEnv(t, envOptions{driver: func(s *sim.Driver) provision.Driver { hw.Driver = s; return hw }})
+	release := sync.OnceFunc(func() { close(hw.release) })
+	t.Cleanup(release) // before the queue stops
+	c := e.customer(t)
+	n := e.create(t, c, order(c, "reset.example"))[0]
+	e.awaitRest(t, c, n.ID, catalog.StateActive)
+	if err := e.nodes.Power(t.Context(), c.user.ID, c.project.ID, n.ID, catalog.PowerReset); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.nodes.Get(t.Context(), c.user.ID, c.project.ID, n.ID)
+	if err != nil || got.PowerState != catalog.PowerReset || !got.Busy || got.Status != catalog.StateActive {
+		t.Fatalf("node being reset: power %s, busy %v, %s (%v); want RESET, busy, ACTIVE", got.PowerState, got.Busy, got.Status, err)
+	}
+	release()
+	e.await(t, c, n.ID, "the end of the reset", func(n node.Node) bool { return !n.Busy && n.PowerState == catalog.PowerOn })
 }
 
 // TestBusyAndSenselessRequestsAreRefused: a node takes one request at a

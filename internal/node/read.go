@@ -292,6 +292,11 @@ func (v nodeView) node() (Node, error) {
 		CreatedAt:           v.CreatedAt.UTC(),
 		UpdatedAt:           v.UpdatedAt.UTC(),
 	}
+	if catalog.PowerState(v.PowerTarget) == catalog.PowerReset {
+		// A reset leaves the power as it was: RESET is how the node shows
+		// that one is under way, and ON again that it has ended.
+		n.PowerState = catalog.PowerReset
+	}
 	if v.DeletedAt != nil {
 		// The server may run another node by now: nothing of it is this
 		// node's any more.

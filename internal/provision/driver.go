@@ -136,8 +136,8 @@ type Deployment struct {
 	Image Image
 	// Hostname is the node's FQDN.
 	Hostname string
-	// SSHKeys are the public keys allowed to log in as root, in
-	// authorized_keys format.
+	// SSHKeys are the public keys allowed to log in as the image's login
+	// user (the node's login hint), in authorized_keys format.
 	SSHKeys []string
 	// RootPassword is the root password to set; empty when only keys log
 	// in. Drivers never log it.

@@ -262,3 +262,40 @@ func TestResumedRequestIsNotMadeTwice(t *testing.T) {
 		})
 	}
 }
+
+// TestResetShowsUntilItEnds: a reset leaves the power on, so a node shows
+// power RESET from the request until the reset has ended (here only once a
+// crashed worker's job has been resumed), on the stream and to GetNode,
+// and ON again after.
+func TestResetShowsUntilItEnds(t *testing.T) {
+	t.Parallel()
+	s := startNodeServer(t, nodeServerOptions{})
+	c := s.customer(t)
+	calls := nodeCalls{t, s.v1(c.token), c.project.ID}
+	f := subscribe(t, calls.c)
+	id := calls.create("reset.example")
+	f.awaitEnd(t, id, stateActive, "The installation is done")
+
+	accepted := s.hw.stall("SetPower")
+	_, err := s.v1(c.token, connect.WithGRPC()).PowerActionNode(context.Background(), connect.NewRequest(&cloudv1.PowerActionNodeRequest{
+		Id: id, ProjectId: c.project.ID, PowerState: cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET,
+	}))
+	must(t, err)
+	select {
+	case <-accepted:
+	case <-time.After(nodeWait):
+		t.Fatal("the reset never reached the backend")
+	}
+	f.await(t, id, "power RESET", func(n *cloudv1.Node) bool {
+		return n.GetPowerState() == cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET && n.GetStatus() == stateActive
+	})
+	n, err := calls.get(id)
+	if err != nil || n.GetPowerState() != cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET {
+		t.Fatalf("GetNode during the reset: %v, %v; want power RESET", n, err)
+	}
+	s.crash(t)
+	f.awaitLog(t, "Power RESET done: the server is ON")
+	if n, err = calls.get(id); err != nil || n.GetPowerState() != cloudv1.ServerPowerState_SERVER_POWER_STATE_ON {
+		t.Fatalf("GetNode after the reset: %v, %v; want power ON", n, err)
+	}
+}

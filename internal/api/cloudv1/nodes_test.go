@@ -379,6 +379,7 @@ func TestCreateNodeRefusals(t *testing.T) {
 		{"no fqdn", with(func(r *cloudv1.CreateNodeRequest) { r.Fqdns = nil }), connect.CodeInvalidArgument, "fqdns"},
 		{"long label", with(func(r *cloudv1.CreateNodeRequest) { r.Fqdns = []string{strings.Repeat("a", 64) + ".example"} }), connect.CodeInvalidArgument, "fqdns"},
 		{"dotted decimal", with(func(r *cloudv1.CreateNodeRequest) { r.Fqdns = []string{"192.0.2.10"} }), connect.CodeInvalidArgument, "fqdns"},
+		{"single label", with(func(r *cloudv1.CreateNodeRequest) { r.Fqdns = []string{"web"} }), connect.CodeInvalidArgument, "fqdns"},
 		{"billing period", with(func(r *cloudv1.CreateNodeRequest) { r.BillingPeriod = cloudv1.BillingPeriod_BILLING_PERIOD_DELETED }), connect.CodeInvalidArgument, "billing_period"},
 		{"short password", with(func(r *cloudv1.CreateNodeRequest) { r.Password = str("123") }), connect.CodeInvalidArgument, "password"},
 		{"not a member", with(func(r *cloudv1.CreateNodeRequest) { r.ProjectId = strangerProject.GetId() }), connect.CodeNotFound, ""},
@@ -439,6 +440,16 @@ func TestCreateNodeRefusals(t *testing.T) {
 	}
 	_, err = c.ChangeNodeRescueMode(ctx, connect.NewRequest(&cloudv1.ChangeNodeRescueModeRequest{Id: id, ProjectId: p.GetId(), RescueMode: &cloudv1.RescueMode{}}))
 	testserver.WantCode(t, err, connect.CodeFailedPrecondition, "")
+
+	// A new name is fully qualified too.
+	_, err = c.UpdateNode(ctx, connect.NewRequest(&cloudv1.UpdateNodeRequest{Id: id, ProjectId: p.GetId(), Fqdn: str("web")}))
+	testserver.WantCode(t, err, connect.CodeInvalidArgument, "fqdn")
+	_, err = c.ReinstallNode(ctx, connect.NewRequest(&cloudv1.ReinstallNodeRequest{Id: id, ProjectId: p.GetId(), Fqdn: "web"}))
+	testserver.WantCode(t, err, connect.CodeInvalidArgument, "fqdn")
+	got, err := c.GetNode(ctx, connect.NewRequest(&cloudv1.GetNodeRequest{Id: id, ProjectId: p.GetId()}))
+	if err != nil || got.Msg.GetNode().GetFqdn() != "taken.example" || got.Msg.GetNode().GetStatus() != cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE {
+		t.Fatalf("the node after refused renames: %v, %v", got, err)
+	}
 }
 
 // TestNodeRaceForTheLastServers: many clients order the last servers of a

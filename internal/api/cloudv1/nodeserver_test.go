@@ -384,7 +384,7 @@ func (h *hardware) SetPower(ctx context.Context, s provision.Server, target cata
 	if err := h.fault("SetPower"); err != nil {
 		return err
 	}
-	return h.Driver.SetPower(ctx, s, target)
+	return h.answer(ctx, "SetPower", h.Driver.SetPower(ctx, s, target))
 }
 
 // GetState implements provision.Driver.
