@@ -181,33 +181,43 @@ type customer struct {
 
 func (s *billServer) customer(t *testing.T, email string) customer {
 	t.Helper()
-	ctx := t.Context()
-	u, err := s.identity.Register(ctx, identity.RegisterInput{Email: email, Password: "Correct-Horse-42", FirstName: "Ada", LastName: "Lovelace"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u, err = s.identity.UpdateTimezone(ctx, u.ID, "Europe/Berlin"); err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := s.issuer.IssueForUser(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := s.billing.CreateProfile(ctx, u.ID, billing.ProfileInput{
+	return payingCustomer(t, s.identity, s.issuer, s.billing, s.projects, email, "Europe/Berlin", billing.ProfileInput{
 		Name: "Ada Lovelace", Company: "Analytical Engines GmbH", VATID: "DE123456789", CountryCode: "DE",
 		Street: "Königsallee 5", City: "Düsseldorf", Postcode: "40212", BillingEmail: "billing@example.com",
-	})
+	}, "Web shop")
+}
+
+// payingCustomer registers email in timezone, gives them the billing
+// profile profile with a confirmed test card and a project billed to it,
+// and signs them in.
+func payingCustomer(t *testing.T, ids *identity.Service, issuer *auth.Issuer, b *billing.Service, projects *project.Service,
+	email, timezone string, profile billing.ProfileInput, projectName string,
+) customer {
+	t.Helper()
+	ctx := t.Context()
+	u, err := ids.Register(ctx, identity.RegisterInput{Email: email, Password: "Correct-Horse-42", FirstName: "Ada", LastName: "Lovelace"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup, err := s.billing.BeginCardSetup(ctx, u.ID, p.ID)
+	if u, err = ids.UpdateTimezone(ctx, u.ID, timezone); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := issuer.IssueForUser(ctx, u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.billing.ConfirmTestCard(ctx, setup.ClientSecret, "tok_visa"); err != nil {
+	p, err := b.CreateProfile(ctx, u.ID, profile)
+	if err != nil {
 		t.Fatal(err)
 	}
-	pr, err := s.projects.Create(ctx, u.ID, project.CreateInput{Name: "Web shop", BillingProfileID: p.ID})
+	setup, err := b.BeginCardSetup(ctx, u.ID, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ConfirmTestCard(ctx, setup.ClientSecret, "tok_visa"); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := projects.Create(ctx, u.ID, project.CreateInput{Name: projectName, BillingProfileID: p.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

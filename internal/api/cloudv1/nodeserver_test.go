@@ -192,37 +192,12 @@ var nodeCustomers atomic.Int64
 // with a test card, and signs them in.
 func (s *nodeServer) customer(t *testing.T) nodeCustomer {
 	t.Helper()
-	ctx := t.Context()
-	u, err := s.identity.Register(ctx, identity.RegisterInput{
-		Email: fmt.Sprintf("customer%d@example.com", nodeCustomers.Add(1)), Password: "Correct-Horse-42",
-		FirstName: "Ada", LastName: "Lovelace",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := s.issuer.IssueForUser(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	profile, err := s.billing.CreateProfile(ctx, u.ID, billing.ProfileInput{
-		Name: "Ops", Company: "Example Inc.", CountryCode: "US", Street: "1 Main St", City: "Springfield",
-		Postcode: "12345", BillingEmail: "billing@example.com",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	setup, err := s.billing.BeginCardSetup(ctx, u.ID, profile.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.billing.ConfirmTestCard(ctx, setup.ID, "tok_visa"); err != nil {
-		t.Fatal(err)
-	}
-	p, err := s.projects.Create(ctx, u.ID, project.CreateInput{Name: "Production", BillingProfileID: profile.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nodeCustomer{token: tokens.AccessToken, project: p}
+	c := payingCustomer(t, s.identity, s.issuer, s.billing, s.projects,
+		fmt.Sprintf("customer%d@example.com", nodeCustomers.Add(1)), "UTC", billing.ProfileInput{
+			Name: "Ops", Company: "Example Inc.", CountryCode: "US", Street: "1 Main St", City: "Springfield",
+			Postcode: "12345", BillingEmail: "billing@example.com",
+		}, "Production")
+	return nodeCustomer{token: c.token, project: c.project}
 }
 
 // v1 is a CloudService v1 client of the server signed in with token.
