@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -115,6 +116,21 @@ func (s *Server) AuditLog(t testing.TB, f audit.Filter) []audit.Entry {
 		t.Fatalf("list the audit log: %v", err)
 	}
 	return entries
+}
+
+// Serve serves h on a 127.0.0.1 port until the test ends, over HTTP/1.1 and
+// HTTP/2 without TLS (h2c, for gRPC), as gpcore serve does: for tests that
+// put a handler of their own wiring in front of real clients.
+func Serve(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	srv.Config.Protocols = &p
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // HTTPClient is a client that speaks HTTP/1.1 and, for gRPC, h2c.

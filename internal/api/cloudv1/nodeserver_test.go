@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,13 +127,7 @@ func startNodeServer(t *testing.T, opts nodeServerOptions) *nodeServer {
 	cloud := apicloudv1.New(catalog.New(db), projects, keys, ids, s.nodes, hub, b)
 	mux := http.NewServeMux()
 	mux.Handle(cloudv1connect.NewCloudServiceHandler(cloud, connect.WithInterceptors(interceptor.Errors{Log: log}, interceptor.NewPolicy(issuer))))
-	srv := httptest.NewUnstartedServer(mux)
-	var p http.Protocols
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	srv.Config.Protocols = &p
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv := testserver.Serve(t, mux)
 	s.url = srv.URL
 	return s
 }

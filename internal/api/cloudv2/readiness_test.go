@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -70,13 +69,7 @@ func TestReadinessCheckHidesTheDatabaseError(t *testing.T) {
 	opts := connect.WithInterceptors(interceptor.Errors{Log: log}, interceptor.NewPolicy(issuer))
 	mux := http.NewServeMux()
 	mux.Handle(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(downDatabase{}, nil, log), opts))
-	srv := httptest.NewUnstartedServer(mux)
-	var p http.Protocols
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	srv.Config.Protocols = &p
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv := testserver.Serve(t, mux)
 
 	for name, opts := range map[string][]connect.ClientOption{
 		"connect-json":  {connect.WithProtoJSON()},

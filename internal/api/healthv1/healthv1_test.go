@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -63,13 +62,7 @@ func TestStatusFollowsTheDatabase(t *testing.T) {
 	const cloud = "gpcore.api.cloud.v1.CloudService"
 	mux := http.NewServeMux()
 	mux.Handle(healthv1.NewHandler(healthv1.New(db, []string{cloud}, slog.New(slog.NewTextHandler(&logs, nil)))))
-	srv := httptest.NewUnstartedServer(mux)
-	var p http.Protocols
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	srv.Config.Protocols = &p
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv := testserver.Serve(t, mux)
 
 	for _, down := range []bool{false, true, false} {
 		want := healthpb.HealthCheckResponse_SERVING

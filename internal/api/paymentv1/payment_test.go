@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"github.com/gpcore/gpcore/internal/project"
 	"github.com/gpcore/gpcore/internal/store"
 	"github.com/gpcore/gpcore/internal/store/storetest"
+	"github.com/gpcore/gpcore/internal/testserver"
 )
 
 // server is PaymentService on an in-process server, with the interceptors
@@ -67,19 +67,8 @@ func start(t *testing.T) *server {
 	mux.Handle(paymentv1connect.NewPaymentServiceHandler(apipaymentv1.New(b),
 		connect.WithInterceptors(interceptor.Errors{Log: log}, interceptor.NewPolicy(issuer))))
 	mux.Handle("POST /payment/test/confirm", billing.TestConfirmHandler(b))
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.Protocols = protocols()
-	srv.Start()
-	t.Cleanup(srv.Close)
+	srv := testserver.Serve(t, mux)
 	return &server{url: srv.URL, db: db, identity: ids, issuer: issuer, projects: projects}
-}
-
-// protocols are HTTP/1.1 and HTTP/2 without TLS (h2c), for gRPC.
-func protocols() *http.Protocols {
-	var p http.Protocols
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	return &p
 }
 
 // user registers a person with roles and returns them with an access token.
@@ -129,9 +118,7 @@ func (s *server) client(token string, grpc bool) paymentv1connect.PaymentService
 	httpClient := http.DefaultClient
 	if grpc {
 		opts = append(opts, connect.WithGRPC())
-		var p http.Protocols
-		p.SetUnencryptedHTTP2(true)
-		httpClient = &http.Client{Transport: &http.Transport{Protocols: &p}}
+		httpClient = testserver.H2CClient()
 	}
 	return paymentv1connect.NewPaymentServiceClient(httpClient, s.url, opts...)
 }
