@@ -214,14 +214,30 @@ func (q *Queue) Stop(ctx context.Context) error {
 // commits. opts may be nil (the kind's InsertOpts apply). A unique kind that
 // already has an unfinished job for the same target gets a *DuplicateError.
 func (q *Queue) InsertTx(ctx context.Context, tx bun.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobRow, error) {
-	res, err := q.client.InsertTx(ctx, tx.Tx, args, opts)
+	return insertTx(ctx, q.client, q.log, tx, args, opts)
+}
+
+// InsertFromJobTx is InsertTx for a worker: it adds a job to tx through the
+// queue working the job whose context ctx is, for a job that finds work
+// left without a job to do it.
+func InsertFromJobTx(ctx context.Context, tx bun.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobRow, error) {
+	client, err := river.ClientFromContextSafely[*sql.Tx](ctx)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return insertTx(ctx, client, Logger(ctx), tx, args, opts)
+}
+
+// insertTx adds a job to tx through client.
+func insertTx(ctx context.Context, client *river.Client[*sql.Tx], log *slog.Logger, tx bun.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobRow, error) {
+	res, err := client.InsertTx(ctx, tx.Tx, args, opts)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 	}
 	if res.UniqueSkippedAsDuplicate {
 		return nil, &DuplicateError{Kind: args.Kind(), JobID: res.Job.ID}
 	}
-	q.log.DebugContext(ctx, "job inserted", "job_id", res.Job.ID, "job_kind", res.Job.Kind)
+	log.DebugContext(ctx, "job inserted", "job_id", res.Job.ID, "job_kind", res.Job.Kind)
 	return res.Job, nil
 }
 

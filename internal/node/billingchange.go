@@ -51,13 +51,15 @@ func (b *billingChangesWorker) Work(ctx context.Context, _ *river.Job[billingCha
 //   - node_billing_changes every interval (BillingChangeInterval in
 //     production): records the changes of billing period that took effect;
 //   - node_console_sweep every ConsoleSweepInterval: deletes expired console
-//     sessions.
+//     sessions;
+//   - node_operations_resume every ResumeInterval: queues again the node
+//     operations whose job was lost.
 func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(
 		river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return billingChangesArgs{}, nil },
 		&river.PeriodicJobOpts{ID: billingChangesArgs{}.Kind(), RunOnStart: true},
-	), consoleSweepJob()}
+	), consoleSweepJob(), resumeJob()}
 }
 
 // applyBillingChanges records on every live node whose pending change of

@@ -92,7 +92,13 @@
 // notification, and the operation ends as the hardware's own failure would.
 // The node then takes what that state allows: a reinstall or a destroy
 // after a failed (re)install, rescue or unrescue again or a destroy after a
-// failed rescue, a destroy after a failed teardown.
+// failed rescue, a destroy after a failed teardown. Should a job end without
+// ending its operation (its last attempt could not record even the giving
+// up, the database being out of reach), the periodic job PeriodicJobs
+// schedules (node_operations_resume) queues a new one, which goes on from
+// what the node records; the driver request keeps its operation id
+// (derived from the node's operation_asked_at), so the driver is not asked
+// twice.
 //
 // Power changes (PowerActionNode) are accepted only for a node at rest that
 // is ACTIVE or in RESCUE, and not when they make no sense (ON when on, OFF

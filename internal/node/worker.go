@@ -62,6 +62,7 @@ func AddWorkers(workers *river.Workers, db *store.DB, cfg WorkerConfig) error {
 	river.AddWorker(workers, &powerWorker{w: w})
 	river.AddWorker(workers, &consoleSweepWorker{c: &w.core})
 	river.AddWorker(workers, &billingChangesWorker{w: w})
+	river.AddWorker(workers, &resumeWorker{w: w})
 	return nil
 }
 
@@ -93,13 +94,17 @@ type provisionWorker[T nodeJob] struct {
 
 // Work implements river.Worker.
 func (p *provisionWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
-	return p.w.provision(ctx, p.op, job.Args.nodeID(), operationID(job.JobRow), lastAttempt(job.JobRow), completer(job))
+	return p.w.provision(ctx, p.op, job.Args.nodeID(), lastAttempt(job.JobRow), completer(job))
 }
 
-// operationID is the id of the driver request a provisioning job makes
-// (provision.Server.OperationID): its job's, which every attempt and every
-// resumption of the job shares, and no other request has.
-func operationID(job *rivertype.JobRow) string { return fmt.Sprintf("%s-%d", job.Kind, job.ID) }
+// operationID is the id of the driver request for op on a node
+// (provision.Server.OperationID), first asked for at askedAt (the node's
+// operation_asked_at): every attempt of the job shares it, as does a job
+// that takes a lost one's operation up (resumeWorker), and no other request
+// has it.
+func operationID(op operation, nodeID string, askedAt time.Time) string {
+	return fmt.Sprintf("%s-%s-%d", op, nodeID, askedAt.UnixMicro())
+}
 
 // powerWorker carries out power changes.
 type powerWorker struct {
@@ -151,10 +156,10 @@ func (w *worker) done(ctx context.Context, complete completeFunc) error {
 }
 
 // provision makes the driver carry out op on a node, one step per attempt:
-// the request (with operation id opID) if it has not been made, then a look
+// the request (with its operationID) if it has not been made, then a look
 // at the hardware whose progress is recorded; until the hardware settles,
 // the job snoozes.
-func (w *worker) provision(ctx context.Context, op operation, nodeID, opID string, last bool, complete completeFunc) error {
+func (w *worker) provision(ctx context.Context, op operation, nodeID string, last bool, complete completeFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -169,18 +174,24 @@ func (w *worker) provision(ctx context.Context, op operation, nodeID, opID strin
 	}
 	if n.node.OperationRequestedAt == nil {
 		ask := true
+		var opID string
 		if n.node.OperationAskedAt != nil {
 			// An earlier attempt asked, and a crash (or a cut-off
 			// attempt) may have come between the driver's acceptance and
 			// its record; a Rebuild or a Rescue asked for twice starts
 			// over, so the driver says whether it has the request already.
+			opID = operationID(op, nodeID, *n.node.OperationAskedAt)
 			hw, err := w.driver.GetState(ctx, n.provisionServer())
 			if err != nil {
 				return w.retry(ctx, nodeID, last, err, unreachable, giveUp)
 			}
 			ask = hw.OperationID != opID
-		} else if err := w.asking(ctx, op, nodeID); err != nil {
-			return err
+		} else {
+			at, err := w.asking(ctx, op, nodeID)
+			if err != nil {
+				return err
+			}
+			opID = operationID(op, nodeID, at)
 		}
 		if ask {
 			if err := w.ask(ctx, op, n, opID); err != nil {
@@ -277,15 +288,16 @@ func (w *worker) ask(ctx context.Context, op operation, n *lockedNode, opID stri
 
 // asking records that the job is about to make the driver's request for op
 // on a node (operation_asked_at), so that if it never records the answer a
-// resumed job looks before asking again.
-func (w *worker) asking(ctx context.Context, op operation, nodeID string) error {
+// resumed job looks before asking again; it returns the time recorded.
+func (w *worker) asking(ctx context.Context, op operation, nodeID string) (time.Time, error) {
+	at := w.now()
 	if _, err := w.db.NewUpdate().Model((*nodeRow)(nil)).
-		Set("operation_asked_at = ?", w.now()).
+		Set("operation_asked_at = ?", at).
 		Where("id = ?", nodeID).Where("operation = ?", op).Where("operation_requested_at IS NULL").
 		Exec(ctx); err != nil {
-		return fmt.Errorf("record the asking for %s on node %s: %w", op, nodeID, err)
+		return time.Time{}, fmt.Errorf("record the asking for %s on node %s: %w", op, nodeID, err)
 	}
-	return nil
+	return at, nil
 }
 
 // deployment is what an installation of the node writes.

@@ -263,6 +263,35 @@ func TestResumedRequestIsNotMadeTwice(t *testing.T) {
 	}
 }
 
+// TestLostJobIsTakenUp: an operation whose job is gone before it ended (its
+// last attempt could not record anything) is taken up by the periodic
+// node_operations_resume job, which says so in the server log, and the new
+// job does not ask the backend again for what it had accepted.
+func TestLostJobIsTakenUp(t *testing.T) {
+	t.Parallel()
+	s := startNodeServer(t, nodeServerOptions{})
+	c := s.customer(t)
+	calls := nodeCalls{t, s.v1(c.token, connect.WithGRPC()), c.project.ID}
+	f := subscribe(t, calls.c)
+	id := calls.create("lost-job.example")
+	f.awaitEnd(t, id, stateActive, "The installation is done")
+
+	accepted := s.hw.stall("Rebuild")
+	must(t, calls.reinstall(id))
+	select {
+	case <-accepted:
+	case <-time.After(nodeWait):
+		t.Fatal("the reinstall never reached the backend")
+	}
+	s.crashLosingJobs(t, "node_reinstall")
+	f.awaitLog(t, "The reinstallation had no job left to carry it out: taken up again")
+	f.awaitEnd(t, id, stateActive, "The reinstallation is done")
+	if got := s.hw.made("Rebuild"); got != 1 {
+		t.Fatalf("the backend was asked for %d Rebuild requests, want 1", got)
+	}
+	must(t, calls.reinstall(id)) // the node is at rest again
+}
+
 // TestResetShowsUntilItEnds: a reset leaves the power on, so a node shows
 // power RESET from the request until the reset has ended (here only once a
 // crashed worker's job has been resumed), on the stream and to GetNode,

@@ -173,6 +173,22 @@ func (s *nodeServer) crash(t *testing.T) {
 	s.queue = s.startQueue(t)
 }
 
+// crashLosingJobs is crash, but the cut-off jobs of kind are gone when the
+// new queue starts, as when a job's last attempt could record neither the
+// end of its operation nor its own failure.
+func (s *nodeServer) crashLosingJobs(t *testing.T, kind string) {
+	t.Helper()
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.queue.Stop(now); err == nil {
+		t.Fatal("the crash cut no job off")
+	}
+	if _, err := s.db.NewRaw("DELETE FROM river_job WHERE kind = ?", kind).Exec(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.queue = s.startQueue(t)
+}
+
 // nodeCustomer is a person with a project that may order nodes, signed in.
 type nodeCustomer struct {
 	token   string
