@@ -42,8 +42,21 @@ func checkPassword(password, email string) error {
 	case n > MaxPasswordLength:
 		return refuse("too long")
 	}
+	if CharacterKinds(password) < 2 {
+		return refuse("only one kind of character")
+	}
+	local, _, _ := strings.Cut(email, "@")
+	if p := strings.ToLower(password); p == email || p == local {
+		return refuse("the e-mail address")
+	}
+	return nil
+}
+
+// CharacterKinds is how many kinds of characters s mixes, of four:
+// lower-case letters, upper-case letters, digits and other characters.
+func CharacterKinds(s string) int {
 	var lower, upper, digit, other bool
-	for _, r := range password {
+	for _, r := range s {
 		switch {
 		case unicode.IsLower(r):
 			lower = true
@@ -61,14 +74,7 @@ func checkPassword(password, email string) error {
 			kinds++
 		}
 	}
-	if kinds < 2 {
-		return refuse("only one kind of character")
-	}
-	local, _, _ := strings.Cut(email, "@")
-	if p := strings.ToLower(password); p == email || p == local {
-		return refuse("the e-mail address")
-	}
-	return nil
+	return kinds
 }
 
 // argon2id parameters for new hashes: the OWASP Password Storage Cheat Sheet's

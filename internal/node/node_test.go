@@ -217,6 +217,8 @@ func TestOrderRefusals(t *testing.T) {
 		{"bad fqdn", with(func(o *node.Order) { o.FQDNs = []string{"bad_name.example"} }), fault.KindInvalidArgument, "fqdns"},
 		{"fqdn twice", with(func(o *node.Order) { o.FQDNs = []string{"a.example", "A.EXAMPLE."} }), fault.KindInvalidArgument, "fqdns"},
 		{"short password", with(func(o *node.Order) { o.Password = "short" }), fault.KindInvalidArgument, "password"},
+		{"password of one kind", with(func(o *node.Order) { o.Password = "aaaaaaaaaa" }), fault.KindInvalidArgument, "password"},
+		{"9-character password", with(func(o *node.Order) { o.Password = "Aaaaaaaa1" }), fault.KindInvalidArgument, "password"},
 		{"huge user data", with(func(o *node.Order) { o.UserData = strings.Repeat("x", node.MaxUserDataBytes+1) }), fault.KindInvalidArgument, "user_data"},
 		{"billing period", with(func(o *node.Order) { o.BillingPeriod = "WEEKLY" }), fault.KindInvalidArgument, "billing_period"},
 		{"not a member", with(func(o *node.Order) { o.ProjectID = stranger.project.ID }), fault.KindNotFound, ""},

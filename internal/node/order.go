@@ -20,6 +20,7 @@ import (
 	"github.com/gpcore/gpcore/internal/billing/usage"
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/fault"
+	"github.com/gpcore/gpcore/internal/identity"
 	"github.com/gpcore/gpcore/internal/keyring"
 	"github.com/gpcore/gpcore/internal/provision"
 	"github.com/gpcore/gpcore/internal/store"
@@ -30,9 +31,10 @@ const (
 	// MaxNodesPerOrder bounds the FQDNs, and so the nodes, of one order.
 	MaxNodesPerOrder = 50
 	// MinPasswordLength and MaxPasswordLength bound a root password, in
-	// characters.
-	MinPasswordLength = 8
-	MaxPasswordLength = 128
+	// characters: the bounds of an account's password (a node's root
+	// password guards a server on the internet).
+	MinPasswordLength = identity.MinPasswordLength
+	MaxPasswordLength = identity.MaxPasswordLength
 	// MaxUserDataBytes bounds cloud-init user data, as Ironic's config drive
 	// carries it.
 	MaxUserDataBytes = 64 << 10
@@ -340,6 +342,8 @@ func checkFQDNs(raw []string) ([]string, error) {
 }
 
 // checkPassword checks a root password a customer chose; empty is none.
+// It must be 10 to 128 characters of at least two kinds
+// (identity.CharacterKinds), without control characters.
 func checkPassword(password string) error {
 	if password == "" {
 		return nil
@@ -352,6 +356,8 @@ func checkPassword(password string) error {
 		return fault.Invalid("password", "must be %d to %d characters long", MinPasswordLength, MaxPasswordLength)
 	case strings.IndexFunc(password, unicode.IsControl) >= 0:
 		return fault.Invalid("password", "must not contain control characters")
+	case identity.CharacterKinds(password) < 2:
+		return fault.Invalid("password", "must mix at least two kinds of characters (lower-case letters, upper-case letters, digits, other characters)")
 	}
 	return nil
 }
