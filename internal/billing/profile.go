@@ -430,5 +430,8 @@ func checkEmail(raw string) (string, error) {
 	if err != nil || a.Address != s || a.Name != "" || len(s) > MaxEmailLength {
 		return "", fault.Invalid("billing_email", "%q is not an e-mail address like name@example.com", raw)
 	}
+	if !identity.HasInternetDomain(s) {
+		return "", fault.Invalid("billing_email", "%q has no internet domain after the @, as in name@example.com", raw)
+	}
 	return s, nil
 }

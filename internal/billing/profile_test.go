@@ -112,6 +112,7 @@ func TestProfileRefusals(t *testing.T) {
 		{"state too long", ada.ID, func(in *billing.ProfileInput) { in.State = long }, "state", "at most 100"},
 		{"no billing e-mail", ada.ID, func(in *billing.ProfileInput) { in.BillingEmail = "" }, "billing_email", "required"},
 		{"bad billing e-mail", ada.ID, func(in *billing.ProfileInput) { in.BillingEmail = "Ada <ada@example.com>" }, "billing_email", "not an e-mail"},
+		{"billing e-mail without a domain", ada.ID, func(in *billing.ProfileInput) { in.BillingEmail = "billing@localhost" }, "billing_email", "no internet domain"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -421,7 +421,18 @@ func normalizeEmail(s string) (string, error) {
 	if err != nil || addr.Name != "" || addr.Address != s {
 		return "", fault.Invalid("email", "%q is not an e-mail address like name@example.com", s)
 	}
+	if !HasInternetDomain(s) {
+		return "", fault.Invalid("email", "%q has no internet domain after the @, as in name@example.com", s)
+	}
 	return strings.ToLower(s), nil
+}
+
+// HasInternetDomain tells whether a syntactically valid e-mail address
+// names a domain that mail can reach it at from the internet: not one of a
+// single label (name@localhost) nor an address literal (name@[192.0.2.1]).
+func HasInternetDomain(address string) bool {
+	domain := address[strings.LastIndexByte(address, '@')+1:]
+	return !strings.HasPrefix(domain, "[") && strings.Contains(strings.TrimSuffix(domain, "."), ".")
 }
 
 // checkText trims a name or description and checks its length and its

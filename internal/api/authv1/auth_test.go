@@ -68,6 +68,8 @@ func TestRegisterRefusals(t *testing.T) {
 		field string // expected in the message
 	}{
 		{"bad email", &authv1.RegisterRequest{Email: "not-an-address", Password: "long enough 123"}, connect.CodeInvalidArgument, "email"},
+		{"single-label domain", &authv1.RegisterRequest{Email: "grace@localhost", Password: "long enough 123"}, connect.CodeInvalidArgument, "email"},
+		{"address literal", &authv1.RegisterRequest{Email: "grace@[192.0.2.1]", Password: "long enough 123"}, connect.CodeInvalidArgument, "email"},
 		{"display name email", &authv1.RegisterRequest{Email: "Ada <ada@example.com>", Password: "long enough 123"}, connect.CodeInvalidArgument, "email"},
 		{"short password", &authv1.RegisterRequest{Email: "x1@example.com", Password: "short1"}, connect.CodeInvalidArgument, "password"},
 		{"one character class", &authv1.RegisterRequest{Email: "x2@example.com", Password: "aaaaaaaaaaaaaaaa"}, connect.CodeInvalidArgument, "password"},
