@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	authv1 "github.com/gpcore/gpcore/gen/gpcore/api/auth/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/auth/v1/authv1connect"
@@ -85,6 +88,12 @@ func (p *process) stop(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	p.exited(t)
+}
+
+// exited waits for a clean exit after SIGTERM.
+func (p *process) exited(t *testing.T) {
+	t.Helper()
 	select {
 	case err := <-p.done:
 		var exit *exec.ExitError
@@ -164,4 +173,34 @@ func (w *syncBuilder) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+// TestShutdownEndsHealthWatches: a gRPC health Watch open when gpcore serve
+// gets SIGTERM hears NOT_SERVING and ends, and does not hold the shutdown up
+// (here for as long as a shutdown may take: ten minutes).
+func TestShutdownEndsHealthWatches(t *testing.T) {
+	db := storetest.NewConfig(t)
+	p := startServe(t, "GPCORE_DATA_DIR="+db.DataDir, "GPCORE_DATABASE="+db.DSN, "GPCORE_SHUTDOWN_TIMEOUT=10m")
+	conn, err := grpc.NewClient(p.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	watch, err := healthpb.NewHealthClient(conn).Watch(t.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := watch.Recv(); err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("Watch: %v, %v; want SERVING", res, err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := watch.Recv(); err != nil || res.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("Watch during the shutdown: %v, %v; want NOT_SERVING", res, err)
+	}
+	if _, err := watch.Recv(); err == nil {
+		t.Fatal("the Watch goes on after NOT_SERVING")
+	}
+	p.exited(t)
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	apihealthv1 "github.com/gpcore/gpcore/internal/api/healthv1"
 	"github.com/gpcore/gpcore/internal/audit"
 	"github.com/gpcore/gpcore/internal/jobs"
 	"github.com/gpcore/gpcore/internal/mail"
@@ -36,6 +37,8 @@ type App struct {
 	// both while Serve runs (startBackground).
 	hub   *notify.Hub
 	queue *jobs.Queue
+	// health is the gRPC health service, NOT_SERVING once shutdown begins.
+	health *apihealthv1.Service
 }
 
 // New opens and migrates the database, seeds an empty catalog, makes sure an
@@ -121,8 +124,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
-	// The hub first: stopping it ends the notification streams, which
-	// Shutdown would otherwise wait for until its deadline.
+	// The streams first, which Shutdown would otherwise wait for until its
+	// deadline: health watchers hear NOT_SERVING, and stopping the hub ends
+	// the notification streams.
+	a.health.Shutdown()
 	a.stopHub(sctx)
 	err := srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -136,7 +136,8 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		apihealthv1.ServiceName, grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle(apihealthv1.NewHandler(apihealthv1.New(a.db, services, a.log)))
+	a.health = apihealthv1.New(a.db, services, a.log, 0)
+	mux.Handle(apihealthv1.NewHandler(a.health))
 
 	mux.Handle("/realms/", issuer.Handler())
 	mux.Handle("GET "+identity.ConfirmPath, users.ConfirmHandler())

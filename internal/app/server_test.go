@@ -76,11 +76,11 @@ func TestHealth(t *testing.T) {
 		}
 	}
 	watch, err := grpcHealth.Watch(ctx, &healthpb.HealthCheckRequest{})
-	if err == nil {
-		_, err = watch.Recv()
+	if err != nil {
+		t.Fatalf("grpc-go: Watch: %v", err)
 	}
-	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("grpc-go: Watch err = %v, want Unimplemented", err)
+	if res, err := watch.Recv(); err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("grpc-go: Watch = %v, %v; want SERVING", res, err)
 	}
 
 	for name, c := range map[string]struct {

@@ -13,11 +13,11 @@ package healthv1
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -30,6 +30,10 @@ const ServiceName = "grpc.health.v1.Health"
 // pingTimeout bounds one look at the database.
 const pingTimeout = 2 * time.Second
 
+// DefaultWatchInterval is how often Watch looks at the database, to push
+// a change of status, unless New is given another interval.
+const DefaultWatchInterval = 5 * time.Second
+
 // Pinger reports whether the database answers.
 type Pinger interface {
 	PingContext(ctx context.Context) error
@@ -39,20 +43,33 @@ type Pinger interface {
 // database answers, NOT_SERVING while it does not, for the whole server
 // (the empty service name) and for each of its services alike.
 type Service struct {
-	db       Pinger
-	services []string
-	log      *slog.Logger
+	db            Pinger
+	services      []string
+	log           *slog.Logger
+	watchInterval time.Duration
+	// stopping is closed by Shutdown.
+	stopping chan struct{}
+	stop     sync.Once
 }
 
 // New returns the health service of a server that serves services (full
 // names, e.g. "gpcore.api.cloud.v1.CloudService") on db. log receives why
-// the database does not answer (nil: slog.Default()).
-func New(db Pinger, services []string, log *slog.Logger) *Service {
+// the database does not answer (nil: slog.Default()); Watch looks at the
+// database every watchInterval (DefaultWatchInterval if 0).
+func New(db Pinger, services []string, log *slog.Logger, watchInterval time.Duration) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{db: db, services: slices.Clone(services), log: log}
+	if watchInterval <= 0 {
+		watchInterval = DefaultWatchInterval
+	}
+	return &Service{db: db, services: slices.Clone(services), log: log, watchInterval: watchInterval, stopping: make(chan struct{})}
 }
+
+// Shutdown tells that the server is stopping: from now on every status is
+// NOT_SERVING, and each Watch sends that and ends, so that clients move
+// to another replica and the server's shutdown need not wait for them.
+func (s *Service) Shutdown() { s.stop.Do(func() { close(s.stopping) }) }
 
 // NewHandler returns the path the health service is served under and its
 // handler.
@@ -85,15 +102,58 @@ func (s *Service) List(ctx context.Context, _ *connect.Request[healthpb.HealthLi
 	return connect.NewResponse(&healthpb.HealthListResponse{Statuses: statuses}), nil
 }
 
-// Watch answers Unimplemented, which health.proto tells clients to take
-// for "not supported, do not retry": status changes are not pushed; Check
-// reports them.
-func (s *Service) Watch(context.Context, *connect.Request[healthpb.HealthCheckRequest], *connect.ServerStream[healthpb.HealthCheckResponse]) error {
-	return connect.NewError(connect.CodeUnimplemented, errors.New("watching health is not supported: call Check"))
+// Watch sends the status Check would answer at once, then again each time
+// it changes (the database is looked at every watch interval), until the
+// client goes away or Shutdown. A service the server does not have gets one
+// SERVICE_UNKNOWN and the call stays open, as health.proto asks: gRPC
+// clients that check the health of their backends (healthCheckConfig)
+// watch it that way.
+func (s *Service) Watch(ctx context.Context, req *connect.Request[healthpb.HealthCheckRequest], stream *connect.ServerStream[healthpb.HealthCheckResponse]) error {
+	if name := req.Msg.GetService(); name != "" && !slices.Contains(s.services, name) {
+		if err := stream.Send(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVICE_UNKNOWN}); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.stopping:
+		}
+		return nil
+	}
+	tick := time.NewTicker(s.watchInterval)
+	defer tick.Stop()
+	sent := healthpb.HealthCheckResponse_UNKNOWN
+	for {
+		status := s.status(ctx)
+		if ctx.Err() != nil {
+			return nil // the client went away, or the server is stopping
+		}
+		if status != sent {
+			if err := stream.Send(&healthpb.HealthCheckResponse{Status: status}); err != nil {
+				return err
+			}
+			sent = status
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.stopping:
+			if sent == healthpb.HealthCheckResponse_NOT_SERVING {
+				return nil
+			}
+			return stream.Send(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING})
+		case <-tick.C:
+		}
+	}
 }
 
-// status is SERVING when the database answers within pingTimeout.
+// status is SERVING when the database answers within pingTimeout, until
+// Shutdown.
 func (s *Service) status(ctx context.Context) healthpb.HealthCheckResponse_ServingStatus {
+	select {
+	case <-s.stopping:
+		return healthpb.HealthCheckResponse_NOT_SERVING
+	default:
+	}
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
 	if err := s.db.PingContext(ctx); err != nil {

@@ -9,9 +9,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/gpcore/gpcore/internal/api/healthv1"
 	"github.com/gpcore/gpcore/internal/testserver"
@@ -61,7 +66,7 @@ func TestStatusFollowsTheDatabase(t *testing.T) {
 	var logs syncBuffer
 	const cloud = "gpcore.api.cloud.v1.CloudService"
 	mux := http.NewServeMux()
-	mux.Handle(healthv1.NewHandler(healthv1.New(db, []string{cloud}, slog.New(slog.NewTextHandler(&logs, nil)))))
+	mux.Handle(healthv1.NewHandler(healthv1.New(db, []string{cloud}, slog.New(slog.NewTextHandler(&logs, nil)), 0)))
 	srv := testserver.Serve(t, mux)
 
 	for _, down := range []bool{false, true, false} {
@@ -94,5 +99,68 @@ func TestStatusFollowsTheDatabase(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "connection refused") {
 		t.Errorf("the log lacks why the database did not answer:\n%s", logs.String())
+	}
+}
+
+// TestWatchPushesChanges: a gRPC client watching the server's health (as
+// clients with healthCheckConfig do) gets the status at once and every
+// change after it; a Connect JSON client gets the same first answer; an
+// unknown service gets SERVICE_UNKNOWN on a call that stays open until the
+// client leaves.
+func TestWatchPushesChanges(t *testing.T) {
+	db := &database{}
+	const cloud = "gpcore.api.cloud.v1.CloudService"
+	mux := http.NewServeMux()
+	mux.Handle(healthv1.NewHandler(healthv1.New(db, []string{cloud}, slog.New(slog.DiscardHandler), 10*time.Millisecond)))
+	srv := testserver.Serve(t, mux)
+	conn, err := grpc.NewClient(strings.TrimPrefix(srv.URL, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	health := healthpb.NewHealthClient(conn)
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	watch, err := health.Watch(ctx, &healthpb.HealthCheckRequest{Service: cloud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, step := range []struct {
+		dbErr error
+		want  healthpb.HealthCheckResponse_ServingStatus
+	}{
+		{nil, healthpb.HealthCheckResponse_SERVING},
+		{errors.New("connection refused"), healthpb.HealthCheckResponse_NOT_SERVING},
+		{nil, healthpb.HealthCheckResponse_SERVING},
+	} {
+		db.set(step.dbErr)
+		res, err := watch.Recv()
+		if err != nil || res.GetStatus() != step.want {
+			t.Fatalf("message %d: %v, %v; want %v", i+1, res, err, step.want)
+		}
+	}
+
+	json := connect.NewClient[healthpb.HealthCheckRequest, healthpb.HealthCheckResponse](testserver.HTTPClient(), srv.URL+healthpb.Health_Watch_FullMethodName, connect.WithProtoJSON())
+	stream, err := json.CallServerStream(ctx, connect.NewRequest(&healthpb.HealthCheckRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stream.Receive() || stream.Msg().GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("Connect JSON Watch: %v, %v; want SERVING", stream.Msg(), stream.Err())
+	}
+	_ = stream.Close()
+
+	unknownCtx, leave := context.WithCancel(ctx)
+	unknown, err := health.Watch(unknownCtx, &healthpb.HealthCheckRequest{Service: "no.such.Service"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := unknown.Recv(); err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVICE_UNKNOWN {
+		t.Fatalf("unknown service: %v, %v; want SERVICE_UNKNOWN", res, err)
+	}
+	leave()
+	if _, err := unknown.Recv(); status.Code(err) != codes.Canceled {
+		t.Fatalf("the watch of an unknown service ended with %v before the client left", err)
 	}
 }
