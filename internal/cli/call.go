@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
@@ -171,6 +174,23 @@ func (c *call) done(msg proto.Message, format string, args ...any) error {
 		_, err := fmt.Fprintf(w, format+"\n", args...)
 		return err
 	})
+}
+
+// confirm asks whether to do action ("delete project x") on the error
+// output and reads the answer from the standard input; anything but y or yes
+// is a refusal. Without an answer (no terminal, a script), the refusal names
+// action and --yes, the flag that does it without asking.
+func (c *call) confirm(action string) error {
+	fmt.Fprintf(c.errOut, "%s%s? [y/N] ", strings.ToUpper(action[:1]), action[1:])
+	line, err := bufio.NewReader(c.in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	if err != nil && line == "" {
+		return fmt.Errorf("no answer on standard input: give --yes to %s without asking", action)
+	}
+	return errors.New("not confirmed: nothing was done")
 }
 
 // pageFlags are the --page and --limit flags of a list command.

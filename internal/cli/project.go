@@ -135,14 +135,23 @@ func newProjectUpdateCommand() *cobra.Command {
 }
 
 func newProjectDeleteCommand() *cobra.Command {
-	return apiCommand(&cobra.Command{
+	var yes bool
+	cmd := apiCommand(&cobra.Command{
 		Use:   "delete PROJECT",
 		Short: "Delete a project you own (not your default, not one with nodes or unpaid bills)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete a project you own, with its memberships, invites and log. Asks for
+confirmation unless --yes.`,
+		Args: cobra.ExactArgs(1),
 	}, func(ctx context.Context, c *call, args []string) error {
-		id, err := c.projectID(ctx, args[0])
+		p, err := c.getProject(ctx, args[0])
 		if err != nil {
 			return err
+		}
+		id := p.GetProject().GetId()
+		if !yes {
+			if err := c.confirm(fmt.Sprintf("delete project %s (%s) with its memberships, invites and log", p.GetProject().GetName(), id)); err != nil {
+				return err
+			}
 		}
 		res, err := c.cloud.DeleteProject(ctx, connect.NewRequest(&cloudv1.DeleteProjectRequest{Id: id}))
 		if err != nil {
@@ -150,6 +159,8 @@ func newProjectDeleteCommand() *cobra.Command {
 		}
 		return c.done(res.Msg, "Deleted project %s.", args[0])
 	})
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking")
+	return cmd
 }
 
 func newProjectDefaultCommand() *cobra.Command {
