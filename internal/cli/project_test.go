@@ -91,6 +91,28 @@ func TestProjectCommands(t *testing.T) {
 	}
 }
 
+// TestProjectGetShowsLocks: project get shows why a project cannot order
+// nodes, until nothing stops it; its JSON stays GetProject's answer.
+func TestProjectGetShowsLocks(t *testing.T) {
+	srv := testserver.Start(t)
+	ada := registered(t, srv, "ada")
+
+	ada.run("project", "create", "unpaid")
+	wantLines(t, ada.run("project", "get", "unpaid"), []string{"Locks:", "missing_billing_profile", "(the project cannot order nodes)"})
+	ada.run(append([]string{"billing-profile", "create"}, profileArgs...)...)
+	ada.run("project", "update", "unpaid", "--billing-profile", "Analytical Engines GmbH")
+	locked := ada.run("project", "get", "unpaid")
+	wantLines(t, locked, []string{"Locks:", "missing_payment_profile", "(the project cannot order nodes)"})
+	if strings.Contains(locked, "missing_billing_profile") {
+		t.Fatalf("project get after the billing profile was given:\n%s", locked)
+	}
+	ada.run("payment", "card", "add", "--token", "tok_visa")
+	wantLines(t, ada.run("project", "get", "unpaid"), []string{"Locks:", "none"})
+	if got := decode(t, ada.run("project", "get", "unpaid", "-o", "json"), &cloudv1.GetProjectResponse{}); got.GetProject().GetName() != "unpaid" {
+		t.Fatalf("project get -o json = %v", got)
+	}
+}
+
 // TestProjectCreateRefusalIsReadable: an API refusal is printed as its code,
 // message and field.
 func TestProjectCreateRefusalIsReadable(t *testing.T) {
