@@ -12,9 +12,10 @@ func newAdminCommand() *cobra.Command {
 		Short: "Operator tasks done on the database directly, with or without servers running",
 		Long: `Operator tasks that the API has no call for, done on the database directly:
 give them the same --database (or --data-dir) as gpcore serve. They work with
-servers running on the database or without. They never migrate it: run them
-with the binary the servers run (a database whose schema is older or newer
-than the binary's is refused).`,
+servers running on the database or without. They never create or migrate it
+(a --data-dir without a database is refused): run them with the binary the
+servers run (a database whose schema is older or newer than the binary's is
+refused).`,
 	}
 	credit := &cobra.Command{
 		Use:   "credit",

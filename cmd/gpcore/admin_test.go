@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,6 +59,10 @@ func TestAdminCredit(t *testing.T) {
 		}
 	}
 
+	emptyDB := t.TempDir()
+	if err := os.WriteFile(filepath.Join(emptyDB, "gpcore.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -69,7 +76,7 @@ func TestAdminCredit(t *testing.T) {
 		{[]string{"grant", profile, "1"}, "accepts 3 arg(s)"},
 		{[]string{"list", "6f0b0c8e-7c1e-4b8e-9d55-2b8c1f0e9a11"}, "not found"},
 		// A database that was never migrated is not migrated by admin.
-		{[]string{"list", profile, "--data-dir", t.TempDir(), "--database", ""}, "migrate it first"},
+		{[]string{"list", profile, "--data-dir", emptyDB, "--database", ""}, "migrate it first"},
 	} {
 		if out, err := run(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("credit %s: %q, %v; want an error with %q", strings.Join(tc.args, " "), out, err, tc.want)
@@ -78,5 +85,30 @@ func TestAdminCredit(t *testing.T) {
 	// The refusals granted nothing.
 	if out, _ := run("list", profile); !strings.Contains(out, "$13.00 left") {
 		t.Errorf("credit list after the refusals:\n%s", out)
+	}
+}
+
+// TestAdminCreatesNoDatabase: an admin command given a data directory
+// without a database refuses, saying how to make one, and creates neither
+// the directory nor the database (serve and migrate do).
+func TestAdminCreatesNoDatabase(t *testing.T) {
+	parent := t.TempDir()
+	for _, dir := range []string{filepath.Join(parent, "missing"), parent} {
+		for _, args := range [][]string{
+			{"admin", "credit", "list", "6f0b0c8e-7c1e-4b8e-9d55-2b8c1f0e9a11"},
+			{"admin", "credit", "grant", "6f0b0c8e-7c1e-4b8e-9d55-2b8c1f0e9a11", "1", "EUR", "--reason", "x"},
+		} {
+			cmd := newRootCommand()
+			cmd.SetOut(io.Discard)
+			cmd.SetArgs(append(args, "--data-dir", dir, "--database", "", "--log-level", "warn"))
+			err := cmd.ExecuteContext(t.Context())
+			want := "no gpcore database in " + dir + " (start gpcore serve or run gpcore migrate with this --data-dir first)"
+			if err == nil || err.Error() != want {
+				t.Errorf("gpcore %s --data-dir %s: %v, want %q", strings.Join(args[:3], " "), dir, err, want)
+			}
+		}
+	}
+	if entries, err := os.ReadDir(parent); err != nil || len(entries) != 0 {
+		t.Fatalf("the admin commands left %v (%v) in %s, want nothing", entries, err, parent)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // addStorageFlags declares the flags every command that opens the database shares.
 func addStorageFlags(cmd *cobra.Command, cfg *app.Config) {
 	cmd.Flags().StringVar(&cfg.DataDir, "data-dir", app.DefaultDataDir(),
-		"directory of the embedded default (holds the SQLite database); created on first start")
+		"directory of the embedded default (holds the SQLite database); serve and migrate create it, other commands need it there")
 	cmd.Flags().StringVar(&cfg.Database, "database", "",
 		"PostgreSQL DSN (postgres://user@host:5432/db?sslmode=disable); empty means SQLite in --data-dir")
 	cmd.Flags().StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")

@@ -16,8 +16,9 @@ import (
 
 // withBilling opens cfg's database for an operator's command that works on
 // it directly (gpcore admin ...), with or without servers running on it,
-// and runs do with the billing service. It does not migrate: the schema must
-// be the one this binary's servers use (store.CheckSchema), so that an
+// and runs do with the billing service. It neither creates a SQLite database
+// (a data directory without one is refused) nor migrates: the schema must be
+// the one this binary's servers use (store.CheckSchema), so that an
 // operator's command never changes the schema under running replicas. Only
 // the storage and log settings of cfg count: what the operator's commands
 // do (credit) needs no payment provider, plan catalog or seller.
@@ -30,7 +31,10 @@ func withBilling(ctx context.Context, cfg Config, do func(*billing.Service) erro
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, store.Config{DSN: cfg.Database, DataDir: cfg.DataDir})
+	db, err := store.Open(ctx, store.Config{DSN: cfg.Database, DataDir: cfg.DataDir, Existing: true})
+	if errors.Is(err, store.ErrNoDatabase) {
+		return fmt.Errorf("no gpcore database in %s (start gpcore serve or run gpcore migrate with this --data-dir first)", cfg.DataDir)
+	}
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

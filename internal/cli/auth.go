@@ -41,8 +41,10 @@ an OAuth client's id and secret (client_credentials grant).
 
 The session is kept in <config dir>/gpcore/credentials.json ($XDG_CONFIG_HOME
 or ~/.config on Linux) with mode 0600: the server, the access token and the
-refresh token (a machine's client secret instead). Later commands renew an
-expired access token on their own; each renewal replaces the stored pair.
+refresh token (a machine's client secret instead). Later commands talk to that
+server, and renew an expired access token on their own; each renewal replaces
+the stored pair. Their --server (GPCORE_SERVER) does not choose another
+server: it makes sure they talk to this one, refusing any other.
 
 The password is asked for without echo; scripts pipe it in with
 --password-stdin.`,

@@ -68,6 +68,19 @@ func TestRegisterLoginWhoamiLogout(t *testing.T) {
 	wantLines(t, ada.run("whoami"), []string{"E-mail:", ada.email})
 }
 
+// TestServerFlag: a signed-in command's --server must be the session's
+// server; another is refused before anything is sent to either.
+func TestServerFlag(t *testing.T) {
+	srv := testserver.Start(t)
+	ada := registered(t, srv, "ada")
+
+	wantLines(t, ada.run("whoami", "--server", srv.URL), []string{"Server:", srv.URL})
+	ada.run("project", "list", "--server", srv.URL+"/")
+	ada.fails("--server (GPCORE_SERVER) is http://127.0.0.1:1, but you are signed in to "+srv.URL+
+		": sign in there with `gpcore login --server http://127.0.0.1:1`, or leave --server out", "node", "list", "--server", "http://127.0.0.1:1")
+	ada.fails(`--server "127.0.0.1:1" is not an http:// or https:// URL`, "node", "list", "--server", "127.0.0.1:1")
+}
+
 // TestSessionRenewal: an expired access token is renewed before the call, a
 // refused one after it; each renewal rotates the stored pair; a session that
 // cannot be renewed says to log in again.

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
@@ -47,15 +50,37 @@ func (*protocol) Type() string { return "protocol" }
 type callOptions struct {
 	output   format
 	protocol protocol
+	// server is --server: the server the session must be for; empty, the
+	// session's, whichever it is.
+	server string
 }
 
-// addTo declares --protocol on cmd and, with withFormat, -o/--output.
+// addTo declares --protocol and --server on cmd and, with withFormat,
+// -o/--output.
 func (o *callOptions) addTo(cmd *cobra.Command, withFormat bool) {
 	o.output, o.protocol = formatTable, protocolConnect
 	if withFormat {
 		cmd.Flags().VarP(&o.output, "output", "o", "output format: table, json (the API's answer as Connect JSON) or yaml")
 	}
 	cmd.Flags().Var(&o.protocol, "protocol", "RPC protocol: connect (HTTP/1.1 or HTTP/2) or grpc (HTTP/2; h2c for http:// servers)")
+	cmd.Flags().StringVar(&o.server, "server", "", "base URL of the server the session must be for: another is refused, not called (gpcore login --server chooses the session's server)")
+}
+
+// checkServer refuses a --server that is not signedIn, the server of the
+// session: its tokens are that server's and are sent to no other, so
+// another server needs a session of its own (gpcore login --server).
+func (o *callOptions) checkServer(signedIn string) error {
+	if o.server == "" {
+		return nil
+	}
+	want, err := serverURL(o.server)
+	if err != nil {
+		return err
+	}
+	if want != signedIn {
+		return fmt.Errorf("--server (GPCORE_SERVER) is %s, but you are signed in to %s: sign in there with `gpcore login --server %s`, or leave --server out", want, signedIn, want)
+	}
+	return nil
 }
 
 // call is one run of a command: where it reads and writes, in which format,
@@ -102,6 +127,9 @@ func signedIn(cmd *cobra.Command, withFormat bool, run func(ctx context.Context,
 		}
 		creds, err := loadCredentials(path)
 		if err != nil {
+			return err
+		}
+		if err := o.checkServer(creds.Server); err != nil {
 			return err
 		}
 		web := webClient()
@@ -171,6 +199,23 @@ func (c *call) done(msg proto.Message, format string, args ...any) error {
 		_, err := fmt.Fprintf(w, format+"\n", args...)
 		return err
 	})
+}
+
+// confirm asks whether to do action ("delete project x") on the error
+// output and reads the answer from the standard input; anything but y or yes
+// is a refusal. Without an answer (no terminal, a script), the refusal names
+// action and --yes, the flag that does it without asking.
+func (c *call) confirm(action string) error {
+	fmt.Fprintf(c.errOut, "%s%s? [y/N] ", strings.ToUpper(action[:1]), action[1:])
+	line, err := bufio.NewReader(c.in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	if err != nil && line == "" {
+		return fmt.Errorf("no answer on standard input: give --yes to %s without asking", action)
+	}
+	return errors.New("not confirmed: nothing was done")
 }
 
 // pageFlags are the --page and --limit flags of a list command.

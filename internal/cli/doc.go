@@ -17,7 +17,9 @@
 //   - call (call.go) is one run of a command: the Connect clients (Connect or
 //     gRPC, --protocol) of CloudService v1 and v2 and PaymentService, signed
 //     in through the session, and the output format (-o table, json or yaml;
-//     output.go). apiCommand turns a cobra command and a run function into an
+//     output.go). The clients call the session's server; --server only
+//     checks that it is the one meant, as the session's tokens go to no
+//     other. apiCommand turns a cobra command and a run function into an
 //     API command (fileCommand, for commands that write a file, leaves -o to
 //     them); errors reach the user as the API's code and message with its
 //     field violations (errors.go).

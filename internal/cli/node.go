@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -521,7 +520,7 @@ fails (ERROR: the node keeps its server, unbilled; destroy it again).`,
 			nodes = append(nodes, n)
 		}
 		if !yes {
-			if err := c.confirm(fmt.Sprintf("Destroy %s, wiping the disks? [y/N] ", fqdnList(nodes))); err != nil {
+			if err := c.confirm(fmt.Sprintf("destroy %s, wiping the disks", fqdnList(nodes))); err != nil {
 				return err
 			}
 		}
@@ -569,21 +568,6 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// confirm asks question on the error output and reads the answer from the
-// standard input; anything but y or yes is a refusal.
-func (c *call) confirm(question string) error {
-	fmt.Fprint(c.errOut, question)
-	line, err := bufio.NewReader(c.in).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return nil
-	}
-	if err != nil && line == "" {
-		return errors.New("no answer on standard input: give --yes to go ahead without asking")
-	}
-	return errors.New("not confirmed: nothing was done")
 }
 
 func newNodeBillingPeriodCommand() *cobra.Command {

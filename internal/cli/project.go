@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
@@ -54,8 +55,11 @@ func newProjectListCommand() *cobra.Command {
 func newProjectGetCommand() *cobra.Command {
 	return apiCommand(&cobra.Command{
 		Use:   "get [PROJECT]",
-		Short: "Show a project and its members",
-		Args:  cobra.MaximumNArgs(1),
+		Short: "Show a project, its locks and its members",
+		Long: `Show a project and its members. The table shows its locks too: why it
+cannot order nodes now (GetProjectLocks), or none; -o json and -o yaml print
+GetProject's answer, which has no locks.`,
+		Args: cobra.MaximumNArgs(1),
 	}, func(ctx context.Context, c *call, args []string) error {
 		res, err := c.getProject(ctx, optionalArg(args))
 		if err != nil {
@@ -63,6 +67,10 @@ func newProjectGetCommand() *cobra.Command {
 		}
 		p := res.GetProject()
 		return c.print(res, func(w io.Writer) error {
+			locks, err := c.cloud.GetProjectLocks(ctx, connect.NewRequest(&cloudv1.GetProjectLocksRequest{Id: p.GetId()}))
+			if err != nil {
+				return err
+			}
 			t := newTable(w)
 			t.row("ID:", p.GetId())
 			t.row("Name:", p.GetName())
@@ -70,6 +78,7 @@ func newProjectGetCommand() *cobra.Command {
 			t.row("Default:", yesNo(c.me(p).GetDefault()))
 			t.row("Currency:", enumName(p.GetCurrency()))
 			t.row("Billing profile:", p.GetBillingProfile().GetId())
+			t.row("Locks:", lockList(locks.Msg.GetLockReasons()))
 			t.row("Created:", when(p.GetCreatedAt()))
 			if err := t.flush(); err != nil {
 				return err
@@ -135,14 +144,23 @@ func newProjectUpdateCommand() *cobra.Command {
 }
 
 func newProjectDeleteCommand() *cobra.Command {
-	return apiCommand(&cobra.Command{
+	var yes bool
+	cmd := apiCommand(&cobra.Command{
 		Use:   "delete PROJECT",
 		Short: "Delete a project you own (not your default, not one with nodes or unpaid bills)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete a project you own, with its memberships, invites and log. Asks for
+confirmation unless --yes.`,
+		Args: cobra.ExactArgs(1),
 	}, func(ctx context.Context, c *call, args []string) error {
-		id, err := c.projectID(ctx, args[0])
+		p, err := c.getProject(ctx, args[0])
 		if err != nil {
 			return err
+		}
+		id := p.GetProject().GetId()
+		if !yes {
+			if err := c.confirm(fmt.Sprintf("delete project %s (%s) with its memberships, invites and log", p.GetProject().GetName(), id)); err != nil {
+				return err
+			}
 		}
 		res, err := c.cloud.DeleteProject(ctx, connect.NewRequest(&cloudv1.DeleteProjectRequest{Id: id}))
 		if err != nil {
@@ -150,6 +168,8 @@ func newProjectDeleteCommand() *cobra.Command {
 		}
 		return c.done(res.Msg, "Deleted project %s.", args[0])
 	})
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking")
+	return cmd
 }
 
 func newProjectDefaultCommand() *cobra.Command {
@@ -289,6 +309,19 @@ func (c *call) projectTable(w io.Writer, projects ...*cloudv1.Project) error {
 		t.row(p.GetId(), p.GetName(), enumName(me.GetRole()), yesNo(me.GetDefault()), fmt.Sprint(len(p.GetMembers())), when(p.GetCreatedAt()))
 	}
 	return t.flush()
+}
+
+// lockList shows a project's locks: their reasons and what they mean, or
+// none.
+func lockList(reasons []cloudv1.ProjectLockReason) string {
+	if len(reasons) == 0 {
+		return "none"
+	}
+	names := make([]string, len(reasons))
+	for i, r := range reasons {
+		names[i] = enumName(r)
+	}
+	return strings.Join(names, ", ") + " (the project cannot order nodes)"
 }
 
 // memberTable writes a project's members and pending invitees.

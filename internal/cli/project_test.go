@@ -70,16 +70,46 @@ func TestProjectCommands(t *testing.T) {
 	}
 	wantLines(t, ada.run("project", "default"), []string{created.GetId(), "production", "owner", "yes"})
 
-	ada.fails("failed_precondition", "project", "delete", "production")
-	if out := ada.run("project", "delete", "Web shop"); !strings.Contains(out, "Deleted project Web shop.") {
+	ada.fails("failed_precondition", "project", "delete", "production", "--yes")
+	// Delete asks first, as node destroy does; --yes does not.
+	webShop := decode(t, ada.run("project", "get", "Web shop", "-o", "json"), &cloudv1.GetProjectResponse{}).GetProject().GetId()
+	if _, err := ada.try("n\n", "project", "delete", "Web shop"); err == nil || !strings.Contains(err.Error(), "not confirmed: nothing was done") {
+		t.Fatalf("project delete answered no: %v", err)
+	}
+	ada.fails("no answer on standard input: give --yes to delete project Web shop ("+webShop+") with its memberships, invites and log without asking",
+		"project", "delete", "Web shop")
+	wantLines(t, ada.run("project", "get", webShop), []string{"Name:", "Web shop"})
+	if out := ada.runIn("y\n", "project", "delete", "Web shop"); !strings.Contains(out, "Deleted project Web shop.") {
 		t.Fatalf("project delete said %q", out)
 	}
 	ada.run("project", "create", "scratch")
-	if out := ada.run("project", "delete", "scratch", "-o", "json", "--protocol", "grpc"); out != "{}\n" {
+	if out := ada.run("project", "delete", "scratch", "--yes", "-o", "json", "--protocol", "grpc"); out != "{}\n" {
 		t.Fatalf("project delete -o json --protocol grpc printed %q, want the empty answer", out)
 	}
 	if got := decode(t, ada.run("project", "list", "-o", "json"), &cloudv1.ListProjectsResponse{}).GetProjects(); len(got) != 1 {
 		t.Fatalf("projects after the delete: %v", got)
+	}
+}
+
+// TestProjectGetShowsLocks: project get shows why a project cannot order
+// nodes, until nothing stops it; its JSON stays GetProject's answer.
+func TestProjectGetShowsLocks(t *testing.T) {
+	srv := testserver.Start(t)
+	ada := registered(t, srv, "ada")
+
+	ada.run("project", "create", "unpaid")
+	wantLines(t, ada.run("project", "get", "unpaid"), []string{"Locks:", "missing_billing_profile", "(the project cannot order nodes)"})
+	ada.run(append([]string{"billing-profile", "create"}, profileArgs...)...)
+	ada.run("project", "update", "unpaid", "--billing-profile", "Analytical Engines GmbH")
+	locked := ada.run("project", "get", "unpaid")
+	wantLines(t, locked, []string{"Locks:", "missing_payment_profile", "(the project cannot order nodes)"})
+	if strings.Contains(locked, "missing_billing_profile") {
+		t.Fatalf("project get after the billing profile was given:\n%s", locked)
+	}
+	ada.run("payment", "card", "add", "--token", "tok_visa")
+	wantLines(t, ada.run("project", "get", "unpaid"), []string{"Locks:", "none"})
+	if got := decode(t, ada.run("project", "get", "unpaid", "-o", "json"), &cloudv1.GetProjectResponse{}); got.GetProject().GetName() != "unpaid" {
+		t.Fatalf("project get -o json = %v", got)
 	}
 }
 

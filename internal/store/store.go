@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -62,9 +63,18 @@ type Config struct {
 	// SQLite in DataDir.
 	DSN string
 	// DataDir holds the SQLite file when DSN is empty. It is created (0700) if
-	// missing.
+	// missing, and so is the file, unless Existing.
 	DataDir string
+	// Existing opens only a SQLite database that is there already: when
+	// DataDir holds no SQLite file, Open fails with ErrNoDatabase and creates
+	// neither the directory nor the file. For commands that work on the
+	// database of a server (gpcore admin) rather than make one.
+	Existing bool
 }
+
+// ErrNoDatabase is Open's error when Config.Existing asks for a SQLite
+// database that is not there.
+var ErrNoDatabase = errors.New("store: no database")
 
 // DB is an open database: a bun handle plus the dialect behind it.
 //
@@ -93,7 +103,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	)
 	switch {
 	case cfg.DSN == "":
-		db, err = openSQLite(cfg.DataDir)
+		db, err = openSQLite(cfg.DataDir, cfg.Existing)
 	case strings.HasPrefix(cfg.DSN, "postgres://"), strings.HasPrefix(cfg.DSN, "postgresql://"):
 		db, err = openPostgres(ctx, cfg.DSN)
 	default:
@@ -109,18 +119,23 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	return db, nil
 }
 
-func openSQLite(dataDir string) (*DB, error) {
+func openSQLite(dataDir string, existing bool) (*DB, error) {
 	if dataDir == "" {
 		return nil, errors.New("store: SQLite needs a data directory")
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
 	path, err := filepath.Abs(filepath.Join(dataDir, SQLiteFile))
 	if err != nil {
 		return nil, fmt.Errorf("store: data directory: %w", err)
 	}
 	q := url.Values{}
+	if existing {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist", ErrNoDatabase, path)
+		}
+		q.Set("mode", "rw") // SQLite's own guard: open, never create
+	} else if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data directory: %w", err)
+	}
 	q.Set("_txlock", "immediate")
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeoutMS))
 	q.Add("_pragma", "journal_mode(WAL)")
