@@ -181,15 +181,22 @@ values. An empty value clears an optional field: --vat-id "".`,
 }
 
 func newBillingProfileDeleteCommand() *cobra.Command {
-	return apiCommand(&cobra.Command{
+	var yes bool
+	cmd := apiCommand(&cobra.Command{
 		Use:     "delete PROFILE",
 		Aliases: []string{"rm"},
 		Short:   "Delete a billing profile no project uses",
+		Long:    `Delete a billing profile no project uses, with its cards. Asks for confirmation unless --yes.`,
 		Args:    cobra.ExactArgs(1),
 	}, func(ctx context.Context, c *call, args []string) error {
 		p, err := c.billingProfile(ctx, args[0])
 		if err != nil {
 			return err
+		}
+		if !yes {
+			if err := c.confirm(fmt.Sprintf("delete billing profile %s (%s) with its cards", p.GetName(), p.GetId())); err != nil {
+				return err
+			}
 		}
 		res, err := c.payment.DeleteBillingProfile(ctx, connect.NewRequest(&paymentv1.DeleteBillingProfileRequest{Id: p.GetId()}))
 		if err != nil {
@@ -197,6 +204,8 @@ func newBillingProfileDeleteCommand() *cobra.Command {
 		}
 		return c.done(res.Msg, "Deleted billing profile %s.", args[0])
 	})
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking")
+	return cmd
 }
 
 // profileTable writes billing profiles as a table.

@@ -54,7 +54,11 @@ func TestBillingProfileAndCards(t *testing.T) {
 		t.Fatalf("profile after update --city --state: %v", got)
 	}
 	wantLines(t, ada.run("billing-profile", "get", "Ops"), []string{"City:", "12345 Shelbyville"}, []string{"Tax rate:", "0%"})
-	if out := ada.run("billing-profile", "delete", "Ops"); !strings.Contains(out, "Deleted billing profile Ops.") {
+	if _, err := ada.try("n\n", "billing-profile", "delete", "Ops"); err == nil || !strings.Contains(err.Error(), "not confirmed: nothing was done") {
+		t.Fatalf("billing-profile delete answered no: %v", err)
+	}
+	ada.run("billing-profile", "get", "Ops") // still there
+	if out := ada.runIn("y\n", "billing-profile", "delete", "Ops"); !strings.Contains(out, "Deleted billing profile Ops.") {
 		t.Fatalf("billing-profile delete said %q", out)
 	}
 
@@ -69,10 +73,11 @@ func TestBillingProfileAndCards(t *testing.T) {
 	if len(cards) != 2 || cards[0].GetActive() || !cards[1].GetActive() || cards[1].GetType() != typev1.CreditCardType_CREDIT_CARD_TYPE_MASTERCARD {
 		t.Fatalf("cards after default 4444: %v", cards)
 	}
-	if out := ada.run("payment", "card", "remove", "4242"); !strings.Contains(out, "Removed card 4242.") {
+	ada.fails("give --yes to remove card 4242 without asking", "payment", "card", "remove", "4242")
+	if out := ada.run("payment", "card", "remove", "4242", "--yes"); !strings.Contains(out, "Removed card 4242.") {
 		t.Fatalf("card remove said %q", out)
 	}
-	ada.fails(`no card named "4242" (there are 4444)`, "payment", "card", "remove", "4242")
+	ada.fails(`no card named "4242" (there are 4444)`, "payment", "card", "remove", "4242", "--yes")
 	// Without --token the setup is left for a browser to complete.
 	wantLines(t, ada.run("payment", "card", "add"), []string{"client secret is seti_test_"}, []string{"Stripe.js"})
 }

@@ -170,16 +170,25 @@ func newCardDefaultCommand() *cobra.Command {
 }
 
 func newCardRemoveCommand() *cobra.Command {
-	var profile string
+	var (
+		profile string
+		yes     bool
+	)
 	cmd := apiCommand(&cobra.Command{
 		Use:     "remove CARD",
 		Aliases: []string{"rm", "delete"},
 		Short:   "Remove a card (not the last one of a profile a project uses)",
+		Long:    `Remove a card from a billing profile. Asks for confirmation unless --yes.`,
 		Args:    cobra.ExactArgs(1),
 	}, func(ctx context.Context, c *call, args []string) error {
 		profileID, cardID, err := c.cardRef(ctx, profile, args[0])
 		if err != nil {
 			return err
+		}
+		if !yes {
+			if err := c.confirm(fmt.Sprintf("remove card %s", args[0])); err != nil {
+				return err
+			}
 		}
 		res, err := c.payment.RemoveCreditCard(ctx, connect.NewRequest(&paymentv1.RemoveCreditCardRequest{BillingProfileId: profileID, Id: cardID}))
 		if err != nil {
@@ -188,6 +197,7 @@ func newCardRemoveCommand() *cobra.Command {
 		return c.done(res.Msg, "Removed card %s.", args[0])
 	})
 	addProfileFlag(cmd, &profile)
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "remove without asking")
 	return cmd
 }
 
