@@ -52,7 +52,7 @@ The password is asked for without echo; scripts pipe it in with
   printf '%s' "$PASSWORD" | gpcore login --email ada@example.com --password-stdin
   GPCORE_CLIENT_ID=... GPCORE_CLIENT_SECRET=... gpcore login`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return describe(login(cmd, lf)) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return describeFor(cmd, login(cmd, lf)) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&lf.server, "server", defaultServer, "base URL of the gpcore server")
@@ -98,7 +98,7 @@ echo; scripts pipe it in with --password-stdin.`,
 			if err == nil {
 				err = s.register(&authv1.RegisterRequest{Email: email, FirstName: firstName, LastName: lastName}, passwordStdin)
 			}
-			return describe(err)
+			return describeFor(cmd, err)
 		},
 	}
 	f := cmd.Flags()

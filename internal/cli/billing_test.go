@@ -35,7 +35,7 @@ func TestBillingProfileAndCards(t *testing.T) {
 	ada := registered(t, srv, "ada")
 
 	ada.fails("you have no billing profile: create one", "payment", "card", "list")
-	ada.fails("invalid_argument: country_code", "billing-profile", "create", "--name", "X", "--company", "X", "--street", "X",
+	ada.fails(`invalid_argument: --country (country_code): "XX" is not`, "billing-profile", "create", "--name", "X", "--company", "X", "--street", "X",
 		"--postcode", "1", "--city", "X", "--country", "XX", "--billing-email", "x@example.com")
 	wantLines(t, ada.run(append([]string{"billing-profile", "create"}, profileArgs...)...),
 		[]string{"Ada Lovelace", "Analytical Engines GmbH", "DE123456789", "DE", "Berlin", "billing@example.com", "19%"})

@@ -134,7 +134,7 @@ func signedIn(cmd *cobra.Command, withFormat bool, run func(ctx context.Context,
 		}
 		web := webClient()
 		c := o.dial(cmd, web, creds.Server, &session{path: path, web: web, creds: creds})
-		return describe(run(cmd.Context(), c, args))
+		return describeFor(cmd, run(cmd.Context(), c, args))
 	}
 	return cmd
 }

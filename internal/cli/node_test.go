@@ -160,6 +160,12 @@ func TestNodeCreateRefusals(t *testing.T) {
 	ada.fails(`no image named "debian-99"`, "node", "create", "--datacenter", "fra1", "--flavour", "BM-S1", "--image", "debian-99", "--fqdn", "a.example")
 	ada.fails(`no flavour named "BM-S9" in datacenter fra1 (there are BM-L1, BM-M1, BM-S1, BM-XL1)`, "node", "create", "--datacenter", "fra1", "--flavour", "BM-S9", "--image", "debian-12", "--fqdn", "a.example")
 	ada.fails(`no SSH key named "nope" among the keys of the project's members: there are none`, append(order, "--fqdn", "a.example", "--ssh-key", "nope")...)
+	// The server's refusal of a field names the flag that set it.
+	ada.fails(`invalid_argument: --fqdn (fqdns): "bad_name.example"`, append(order, "--fqdn", "bad_name.example")...)
+	if _, err := ada.try("aaaaaaaaaaaa\n", append(order, "--fqdn", "a.example", "--password-stdin")...); err == nil ||
+		!strings.Contains(err.Error(), "invalid_argument: --password-stdin (password): must mix at least two kinds of characters") {
+		t.Fatalf("node create with a weak password: %v", err)
+	}
 	// A project without a billing profile is locked.
 	ada.fails("failed_precondition", append(order, "--fqdn", "a.example", "--wait")...)
 	ada.fails(`no node named "ghost.example": there are none`, "node", "get", "ghost.example")
