@@ -2,8 +2,11 @@ package cloudv1_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -425,6 +428,25 @@ func TestCreateNodeRefusals(t *testing.T) {
 		Id: id, ProjectId: p.GetId(), PowerState: cloudv1.ServerPowerState_SERVER_POWER_STATE_UNSPECIFIED,
 	}))
 	testserver.WantCode(t, err, connect.CodeInvalidArgument, "power_state")
+	if want := "power_state: missing or not one of ON, OFF, RESET"; connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), want) {
+		t.Fatalf("power action without a state: %v, want %q", err, want)
+	}
+	// Connect JSON drops an enum name it does not know: the field arrives
+	// unset, and the message covers that case too. A number outside the
+	// enum is named as such.
+	power := cloudv1connect.CloudServicePowerActionNodeProcedure
+	for body, want := range map[string]string{
+		`{"id":"` + id + `","projectId":"` + p.GetId() + `","powerState":"FOO"}`: "power_state: missing or not one of ON, OFF, RESET",
+		`{"id":"` + id + `","projectId":"` + p.GetId() + `","powerState":7}`:     "power_state: unknown ServerPowerState value 7",
+	} {
+		if code, msg := postConnectJSON(t, s, u.Token, power, body); code != "invalid_argument" || msg != want {
+			t.Errorf("%s: %s %q, want invalid_argument %q", body, code, msg, want)
+		}
+	}
+	_, err = c.ChangeNodeBillingPeriod(ctx, connect.NewRequest(&cloudv1.ChangeNodeBillingPeriodRequest{Id: id, ProjectId: p.GetId()}))
+	if want := "billing_period: missing or not one of HOURLY, MONTHLY"; connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), want) {
+		t.Fatalf("billing period change without a period: %v, want %q", err, want)
+	}
 	var precondition error
 	for deadline := time.Now().Add(nodeWait); ; {
 		_, precondition = c.PowerActionNode(ctx, connect.NewRequest(&cloudv1.PowerActionNodeRequest{
@@ -450,6 +472,32 @@ func TestCreateNodeRefusals(t *testing.T) {
 	if err != nil || got.Msg.GetNode().GetFqdn() != "taken.example" || got.Msg.GetNode().GetStatus() != cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE {
 		t.Fatalf("the node after refused renames: %v, %v", got, err)
 	}
+}
+
+// postConnectJSON posts body to procedure as Connect JSON, the way curl
+// does, and returns the error's code and message (empty on success).
+func postConnectJSON(t *testing.T, s *testserver.Server, token, procedure, body string) (code, message string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+procedure, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusOK {
+		return "", ""
+	}
+	var out struct{ Code, Message string }
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s answered %d with %q", procedure, res.StatusCode, raw)
+	}
+	return out.Code, out.Message
 }
 
 // TestNodeRaceForTheLastServers: many clients order the last servers of a
