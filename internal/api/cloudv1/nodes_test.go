@@ -472,6 +472,28 @@ func TestCreateNodeRefusals(t *testing.T) {
 	if err != nil || got.Msg.GetNode().GetFqdn() != "taken.example" || got.Msg.GetNode().GetStatus() != cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE {
 		t.Fatalf("the node after refused renames: %v, %v", got, err)
 	}
+
+	// A name another node has is refused naming the field and the name, in
+	// an order, a rename and a reinstall alike.
+	if _, err := c.CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), "other.example"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), "new.example", "OTHER.example.")))
+	wantTaken(t, err, "fqdns", "other.example")
+	_, err = c.UpdateNode(ctx, connect.NewRequest(&cloudv1.UpdateNodeRequest{Id: id, ProjectId: p.GetId(), Fqdn: str("Other.Example")}))
+	wantTaken(t, err, "fqdn", "other.example")
+	_, err = c.ReinstallNode(ctx, connect.NewRequest(&cloudv1.ReinstallNodeRequest{Id: id, ProjectId: p.GetId(), Fqdn: "other.example"}))
+	wantTaken(t, err, "fqdn", "other.example")
+}
+
+// wantTaken fails the test unless err is AlreadyExists naming field and
+// saying that a node named fqdn exists.
+func wantTaken(t *testing.T, err error, field, fqdn string) {
+	t.Helper()
+	testserver.WantCode(t, err, connect.CodeAlreadyExists, field)
+	if want := fmt.Sprintf("already_exists: %s: a node named %s exists already", field, fqdn); err.Error() != want {
+		t.Fatalf("err = %q, want %q", err, want)
+	}
 }
 
 // postConnectJSON posts body to procedure as Connect JSON, the way curl
