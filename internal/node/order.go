@@ -301,8 +301,12 @@ func (s *Service) create(ctx context.Context, userID string, o Order) ([]Node, e
 
 // The refusals an order meets both before and inside its transaction.
 
-func errOverLimit(limit, current, more int) error {
-	return fault.Exhausted("node limit reached: %d of %d nodes in use, %d more ordered", current, limit, more)
+func errOverLimit(limit, current, ordered int) error {
+	inUse := fmt.Sprintf("%d nodes in use", current)
+	if current == 1 {
+		inUse = "1 node in use"
+	}
+	return fault.Exhausted("node limit of %d exceeded: %s, %d ordered", limit, inUse, ordered)
 }
 
 func errOutOfStock(flavour, datacenter string) error {

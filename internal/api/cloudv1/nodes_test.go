@@ -420,6 +420,27 @@ func TestCreateNodeRefusals(t *testing.T) {
 	if err != nil || limit.Msg.GetUserLimit().GetCurrent() != 1 {
 		t.Fatalf("GetUserNodeLimit after the refusals: %v, %v", limit, err)
 	}
+	// The limit's refusal says what it counted: nodes in use and ordered.
+	many := func(projectID string, n int) *cloudv1.CreateNodeRequest {
+		var fqdns []string
+		for i := range n {
+			fqdns = append(fqdns, fmt.Sprintf("many%d.example", i))
+		}
+		return orderS1(projectID, fqdns...)
+	}
+	for _, tc := range []struct {
+		c    cloudv1connect.CloudServiceClient
+		req  *cloudv1.CreateNodeRequest
+		want string
+	}{
+		{c, many(p.GetId(), 10), "node limit of 10 exceeded: 1 node in use, 10 ordered"},
+		{s.Cloud(stranger.Token), many(strangerProject.GetId(), 11), "node limit of 10 exceeded: 0 nodes in use, 11 ordered"},
+	} {
+		_, err := tc.c.CreateNode(ctx, connect.NewRequest(tc.req))
+		if want := "resource_exhausted: " + tc.want; connect.CodeOf(err) != connect.CodeResourceExhausted || err.Error() != want {
+			t.Errorf("order over the limit: %v, want %q", err, want)
+		}
+	}
 
 	// Requests that make no sense for the node's state.
 	id := list.Msg.GetNodes()[0].GetId()
