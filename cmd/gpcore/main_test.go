@@ -21,6 +21,7 @@ import (
 
 	authv1 "github.com/gpcore/gpcore/gen/gpcore/api/auth/v1"
 	"github.com/gpcore/gpcore/gen/gpcore/api/auth/v1/authv1connect"
+	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	"github.com/gpcore/gpcore/internal/store/storetest"
 	"github.com/gpcore/gpcore/internal/testserver"
 )
@@ -40,6 +41,7 @@ type process struct {
 	cmd    *exec.Cmd
 	addr   string
 	stdout syncBuilder
+	stderr syncBuilder // its log
 	done   chan error
 }
 
@@ -61,16 +63,23 @@ func startServe(t *testing.T, env ...string) *process {
 		t.Fatal(err)
 	}
 	addrc := make(chan string, 1)
+	logged := make(chan struct{})
 	go func() {
+		defer close(logged)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			_, _ = p.stderr.Write([]byte(sc.Text() + "\n"))
 			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
 				addrc <- m[1]
 			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)
 	}()
-	go func() { p.done <- p.cmd.Wait() }()
+	// Wait reads the log to its end first: Wait closes the pipe.
+	go func() {
+		<-logged
+		p.done <- p.cmd.Wait()
+	}()
 	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
 	select {
 	case p.addr = <-addrc:
@@ -203,4 +212,40 @@ func TestShutdownEndsHealthWatches(t *testing.T) {
 		t.Fatal("the Watch goes on after NOT_SERVING")
 	}
 	p.exited(t)
+}
+
+// TestShutdownEndsStreamsAsExpected: SIGTERM ends an open notification
+// stream with Unavailable, telling the client to subscribe again, and the
+// log shows that end at info level: no error is logged.
+func TestShutdownEndsStreamsAsExpected(t *testing.T) {
+	db := storetest.NewConfig(t)
+	p := startServe(t, "GPCORE_DATA_DIR="+db.DataDir, "GPCORE_DATABASE="+db.DSN)
+	s := &testserver.Server{URL: "http://" + p.addr, Addr: p.addr}
+	user := s.Register(t)
+	stream, err := s.Cloud(user.Token).SubscribeNotifications(t.Context(), connect.NewRequest(&cloudv1.SubscribeNotificationsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if !stream.Receive() || stream.Msg().GetNotification().GetHeartbeat() == nil {
+		t.Fatalf("no first heartbeat: %v", stream.Err())
+	}
+	ended := make(chan error, 1)
+	go func() {
+		for stream.Receive() {
+		}
+		ended <- stream.Err()
+	}()
+	p.stop(t)
+	err = <-ended
+	if connect.CodeOf(err) != connect.CodeUnavailable || !strings.Contains(err.Error(), "shutting down") {
+		t.Fatalf("the stream ended with %v, want unavailable saying the server is shutting down", err)
+	}
+	log := p.stderr.String()
+	if !regexp.MustCompile(`(?m)^.*level=INFO msg=rpc procedure=/gpcore\.api\.cloud\.v1\.CloudService/SubscribeNotifications code=unavailable .*$`).MatchString(log) {
+		t.Errorf("no rpc line at info level for the stream's end in the log:\n%s", log)
+	}
+	if strings.Contains(log, "level=ERROR") {
+		t.Errorf("the shutdown logged an error:\n%s", log)
+	}
 }

@@ -213,7 +213,8 @@ func (c oauthClient) generation() int64 {
 // (form-urlencoded, RFC 6749 section 2.3.1) or the client_id and
 // client_secret form fields; both may be given if they agree. PublicClientID
 // needs no secret (one given is ignored, as Keycloak does); every other client
-// must prove its secret.
+// must prove its secret. An unknown client, a wrong secret and a missing one
+// get the same invalid_client answer.
 func (i *Issuer) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (oauthClient, error) {
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	if user, pass, ok := r.BasicAuth(); ok {
@@ -232,12 +233,16 @@ func (i *Issuer) authenticateClient(ctx context.Context, r *http.Request, form u
 		return oauthClient{}, oauthFail("invalid_client", "missing parameter client_id")
 	case id == PublicClientID:
 		return oauthClient{id: id}, nil
-	case secret == "":
-		return oauthClient{}, oauthFail("invalid_client", "client %q must authenticate with its secret", id)
 	}
+	// A missing secret is checked like a wrong one, so the answer never
+	// tells whether id is a client (RFC 6749 section 5.2).
 	c, err := i.accounts.AuthenticateClient(ctx, id, secret)
 	if fault.KindOf(err) == fault.KindUnauthenticated {
-		return oauthClient{}, oauthFail("invalid_client", "%s", faultMessage(err))
+		msg := faultMessage(err)
+		if secret == "" {
+			msg += fmt.Sprintf(" (no client_secret given: only %s needs none)", PublicClientID)
+		}
+		return oauthClient{}, oauthFail("invalid_client", "%s", msg)
 	}
 	if err != nil {
 		return oauthClient{}, err

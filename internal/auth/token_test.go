@@ -12,6 +12,10 @@ import (
 	"github.com/gpcore/gpcore/internal/auth"
 )
 
+// noSecret is the token endpoint's answer to a client other than the public
+// one that gives no secret, known or not.
+const noSecret = "unknown client or wrong client credentials (no client_secret given: only gpcore-cli needs none)"
+
 func TestPasswordGrant(t *testing.T) {
 	e := newEnv(t)
 	jane := e.person(t, "jane@example.com")
@@ -60,9 +64,11 @@ func TestPasswordGrant(t *testing.T) {
 		{name: "no password", form: with(public, "password", ""), status: 400, code: "invalid_request", desc: "password"},
 		{name: "unknown scope", form: with(public, "scope", "openid offline_access"), status: 400, code: "invalid_scope", desc: "offline_access"},
 		{name: "no client", form: with(public, "client_id", ""), status: 401, code: "invalid_client", desc: "client_id"},
-		{name: "unknown client", form: with(confidential, "client_id", "6b0d1d55-0d6c-4f43-8d51-0ff6b4f8a000"), status: 401, code: "invalid_client", desc: "invalid client id or secret"},
-		{name: "confidential client without secret", form: with(confidential, "client_secret", ""), status: 401, code: "invalid_client", desc: "secret"},
-		{name: "confidential client, wrong secret", form: with(confidential, "client_secret", secret+"x"), status: 401, code: "invalid_client", desc: "invalid client id or secret"},
+		{name: "unknown client", form: with(confidential, "client_id", "6b0d1d55-0d6c-4f43-8d51-0ff6b4f8a000"), status: 401, code: "invalid_client", desc: "unknown client or wrong client credentials"},
+		// Without a secret, a client and an unknown id get the same answer.
+		{name: "confidential client without secret", form: with(confidential, "client_secret", ""), status: 401, code: "invalid_client", desc: noSecret},
+		{name: "unknown client without secret", form: with(public, "client_id", "nope"), status: 401, code: "invalid_client", desc: noSecret},
+		{name: "confidential client, wrong secret", form: with(confidential, "client_secret", secret+"x"), status: 401, code: "invalid_client", desc: "unknown client or wrong client credentials"},
 		{name: "form and Basic differ", form: confidential, basic: &basic{auth.PublicClientID, ""}, status: 400, code: "invalid_request", desc: "differ"},
 	}
 	for _, tt := range tests {
@@ -139,9 +145,10 @@ func TestClientCredentialsGrant(t *testing.T) {
 		{name: "secret in HTTP Basic", form: cc("", ""), basic: &basic{agent.ID, secret}},
 		{name: "gocloak", form: url.Values{"grant_type": {"client_credentials"}, "client_id": {agent.ID}, "response_type": {"token"}},
 			basic: &basic{agent.ID, secret}},
-		{name: "wrong secret", form: cc(agent.ID, lockedSecret), status: 401, code: "invalid_client", desc: "invalid client id or secret"},
-		{name: "unknown client", form: cc("gpcore-dhcp", secret), status: 401, code: "invalid_client", desc: "invalid client id or secret"},
-		{name: "no secret", form: cc(agent.ID, ""), status: 401, code: "invalid_client", desc: "secret"},
+		{name: "wrong secret", form: cc(agent.ID, lockedSecret), status: 401, code: "invalid_client", desc: "unknown client or wrong client credentials"},
+		{name: "unknown client", form: cc("gpcore-dhcp", secret), status: 401, code: "invalid_client", desc: "unknown client or wrong client credentials"},
+		{name: "no secret", form: cc(agent.ID, ""), status: 401, code: "invalid_client", desc: noSecret},
+		{name: "unknown client, no secret", form: cc("nope", ""), status: 401, code: "invalid_client", desc: noSecret},
 		{name: "locked service account", form: cc(locked.ID, lockedSecret), status: 401, code: "invalid_client", desc: "locked"},
 		{name: "public client", form: cc(auth.PublicClientID, ""), status: 400, code: "unauthorized_client", desc: "client_credentials"},
 	}

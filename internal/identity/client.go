@@ -134,7 +134,7 @@ func (s *Service) CreateClient(ctx context.Context, ownerUserID, name, descripti
 }
 
 // errBadClient is the one answer to an unknown client id or a wrong secret.
-var errBadClient = fault.Unauthenticated("invalid client id or secret")
+var errBadClient = fault.Unauthenticated("unknown client or wrong client credentials")
 
 // AuthenticateClient checks a confidential client's id and secret (the OAuth
 // client_credentials grant) and returns the client with its service account.

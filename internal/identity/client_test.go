@@ -91,9 +91,9 @@ func TestAuthenticateClient(t *testing.T) {
 		wantMsg string // "" means accepted
 	}{
 		{"right", good.ID, goodSecret, ""},
-		{"wrong secret", good.ID, lockedSecret, "invalid client id or secret"},
-		{"no secret", good.ID, "", "invalid client id or secret"},
-		{"unknown client", "c0ffee00-0000-4000-8000-000000000000", goodSecret, "invalid client id or secret"},
+		{"wrong secret", good.ID, lockedSecret, "unknown client or wrong client credentials"},
+		{"no secret", good.ID, "", "unknown client or wrong client credentials"},
+		{"unknown client", "c0ffee00-0000-4000-8000-000000000000", goodSecret, "unknown client or wrong client credentials"},
 		{"locked service account", locked.ID, lockedSecret, "locked"},
 	}
 	for _, tt := range tests {

@@ -23,7 +23,11 @@ import (
 // Config.PublicURL; ConfirmHandler serves it.
 const ConfirmPath = "/confirm-email"
 
-// confirmationRow is an email_confirmations row: a link not used yet.
+// confirmationRow is an email_confirmations row: a link sent. Using a link
+// no longer deletes it, nor the user's other links, though the comment of
+// migration 00004 still says so: they are kept once the address is
+// confirmed, so that a link opened again can say so. A user's expired links
+// are dropped when a new one is sent; all of them go with the account.
 type confirmationRow struct {
 	bun.BaseModel `bun:"table:email_confirmations"`
 
@@ -74,7 +78,7 @@ please confirm that %s is your e-mail address for gpcore by opening this link:
 
 %s
 
-The link works once, until %s UTC. If you did not sign up for gpcore,
+The link works until %s UTC. If you did not sign up for gpcore,
 ignore this mail.
 `, greeting, user.Email, link, row.ExpiresAt.Format("2006-01-02 15:04"))
 	return mail.Enqueue(ctx, tx, mail.Message{To: user.Email, Subject: "Confirm your e-mail address for gpcore", Body: body}, now)
@@ -139,31 +143,24 @@ var (
 )
 
 // ConfirmEmail uses the confirmation token of a link and marks the address
-// it was sent to as confirmed; it returns the account. The token works once.
-// Refusals: InvalidArgument naming "token" for an unknown or used token;
-// FailedPrecondition for an expired one or when the account's address has
-// changed since. Confirming a confirmed address again is no error.
-func (s *Service) ConfirmEmail(ctx context.Context, token string) (User, error) {
+// it was sent to as confirmed; it returns the account and whether the
+// address was confirmed already (by this link or another), which is no
+// error, expired link or not. Refusals: InvalidArgument naming "token" for
+// an unknown token (or one used before links were kept); FailedPrecondition
+// for an expired one or when the account's address has changed since.
+func (s *Service) ConfirmEmail(ctx context.Context, token string) (user User, already bool, err error) {
 	var userID string
-	err := s.change(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = s.change(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var link confirmationRow
-		err := tx.NewDelete().Model(&link).
-			Where("token_hash = ?", hashToken(token)).
-			Returning("*").
-			Scan(ctx)
+		err := tx.NewSelect().Model(&link).Where("token_hash = ?", hashToken(token)).Scan(ctx)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errUnknownLink
 		}
 		if err != nil {
-			return fmt.Errorf("use confirmation link: %w", err)
+			return fmt.Errorf("read confirmation link: %w", err)
 		}
-		now := s.now()
-		if !now.Before(link.ExpiresAt) {
-			// Rolled back with the deletion: the link keeps saying "expired"
-			// until a newer one for the account replaces it.
-			return fault.Precondition("the confirmation link expired at %s UTC; sign in and ask for a new one",
-				link.ExpiresAt.UTC().Format("2006-01-02 15:04"))
-		}
+		// The account's lock orders two uses of its links: the second sees
+		// the address confirmed.
 		user, err := lockUser(ctx, tx, link.UserID)
 		if err != nil {
 			return err
@@ -173,7 +170,15 @@ func (s *Service) ConfirmEmail(ctx context.Context, token string) (User, error) 
 		}
 		userID = user.ID
 		if user.Confirmed {
+			already = true
 			return nil
+		}
+		now := s.now()
+		if !now.Before(link.ExpiresAt) {
+			// The link keeps saying "expired" until a newer one for the
+			// account replaces it.
+			return fault.Precondition("the confirmation link expired at %s UTC; sign in and ask for a new one",
+				link.ExpiresAt.UTC().Format("2006-01-02 15:04"))
 		}
 		if _, err := tx.NewUpdate().Model((*userRow)(nil)).
 			Set("confirmed = ?", true).
@@ -182,19 +187,17 @@ func (s *Service) ConfirmEmail(ctx context.Context, token string) (User, error) 
 			Exec(ctx); err != nil {
 			return fmt.Errorf("confirm user %s: %w", user.ID, err)
 		}
-		if _, err := tx.NewDelete().Model((*confirmationRow)(nil)).Where("user_id = ?", user.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("drop the other confirmation links: %w", err)
-		}
 		return s.publishUser(ctx, tx, user.ID, false)
 	})
 	switch fault.KindOf(err) {
 	case fault.KindInvalidArgument, fault.KindFailedPrecondition:
-		return User{}, err
+		return User{}, false, err
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("identity: confirm e-mail address: %w", err)
+		return User{}, false, fmt.Errorf("identity: confirm e-mail address: %w", err)
 	}
-	return s.GetUser(ctx, userID)
+	user, err = s.GetUser(ctx, userID)
+	return user, already, err
 }
 
 // confirmPage is the page ConfirmHandler answers with.
@@ -210,9 +213,9 @@ var confirmPage = template.Must(template.New("confirm").Parse(`<!DOCTYPE html>
 
 // ConfirmHandler serves the confirmation link, GET ConfirmPath?token=...:
 // it calls ConfirmEmail and answers a short HTML page, 200 when the address
-// is confirmed, 400 for a missing, unknown or used link, 410 for an expired
-// link or one sent to an address the account no longer has. Mount it on
-// "GET " + ConfirmPath.
+// is confirmed, now or before, 400 for a missing or unknown link, 410 for an
+// expired link or one sent to an address the account no longer has. Mount
+// it on "GET " + ConfirmPath.
 func (s *Service) ConfirmHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -230,7 +233,7 @@ func (s *Service) ConfirmHandler() http.Handler {
 			page(http.StatusBadRequest, "Link incomplete", "The link has no token. Open the whole link from the mail.")
 			return
 		}
-		user, err := s.ConfirmEmail(r.Context(), token)
+		user, already, err := s.ConfirmEmail(r.Context(), token)
 		switch fault.KindOf(err) {
 		case fault.KindInvalidArgument:
 			page(http.StatusBadRequest, "Link not valid", "This confirmation link is not valid or was used already.")
@@ -243,6 +246,10 @@ func (s *Service) ConfirmHandler() http.Handler {
 			if err != nil {
 				s.log.ErrorContext(r.Context(), "e-mail confirmation failed", "error", err)
 				page(http.StatusInternalServerError, "Something went wrong", "The address could not be confirmed. Please try the link again later.")
+				return
+			}
+			if already {
+				page(http.StatusOK, "E-mail address already confirmed", "The e-mail address "+user.Email+" is already confirmed. You can close this page.")
 				return
 			}
 			page(http.StatusOK, "E-mail address confirmed", "Thank you: "+user.Email+" is confirmed. You can close this page.")

@@ -84,16 +84,23 @@ func TestRegisterQueuesConfirmation(t *testing.T) {
 	}
 
 	clk.Add(time.Hour)
-	u, err := svc.ConfirmEmail(t.Context(), token)
-	if err != nil {
-		t.Fatalf("ConfirmEmail: %v", err)
+	u, already, err := svc.ConfirmEmail(t.Context(), token)
+	if err != nil || already {
+		t.Fatalf("ConfirmEmail: already %v, %v", already, err)
 	}
 	if u.ID != jane.ID || !u.Confirmed || !u.UpdatedAt.Equal(clk.Now()) {
 		t.Fatalf("after ConfirmEmail: %+v", u)
 	}
-	// The link works once.
-	_, err = svc.ConfirmEmail(t.Context(), token)
-	wantFault(t, err, fault.KindInvalidArgument, "token")
+	// The link confirms once; opened again, even after it expired, it says
+	// the address is confirmed already and changes nothing.
+	confirmedAt := clk.Now()
+	for _, later := range []time.Duration{time.Minute, identity.DefaultConfirmationTTL} {
+		clk.Add(later)
+		u, already, err = svc.ConfirmEmail(t.Context(), token)
+		if err != nil || !already || u.ID != jane.ID || !u.Confirmed || !u.UpdatedAt.Equal(confirmedAt) {
+			t.Fatalf("ConfirmEmail again %v later: %+v, already %v, %v", later, u, already, err)
+		}
+	}
 
 	// A registration that fails queues nothing.
 	if _, err := svc.Register(t.Context(), identity.RegisterInput{Email: "JANE@example.com", Password: "Correct-Horse-42"}); err == nil {
@@ -143,12 +150,14 @@ func TestResendConfirmEmail(t *testing.T) {
 	_, first := confirmLink(t, mails[0])
 	_, last := confirmLink(t, mails[2])
 
-	// The oldest link still works; confirming drops the others.
-	if _, err := svc.ConfirmEmail(t.Context(), first); err != nil {
-		t.Fatalf("ConfirmEmail(first link): %v", err)
+	// The oldest link still works; then the others say the address is
+	// confirmed already.
+	if _, already, err := svc.ConfirmEmail(t.Context(), first); err != nil || already {
+		t.Fatalf("ConfirmEmail(first link): already %v, %v", already, err)
 	}
-	_, err = svc.ConfirmEmail(t.Context(), last)
-	wantFault(t, err, fault.KindInvalidArgument, "token")
+	if _, already, err := svc.ConfirmEmail(t.Context(), last); err != nil || !already {
+		t.Fatalf("ConfirmEmail(last link) after the first: already %v, %v", already, err)
+	}
 
 	clk.Add(time.Hour)
 	err = svc.ResendConfirmEmail(t.Context(), jane.ID)
@@ -185,14 +194,14 @@ func TestConfirmEmailRefusals(t *testing.T) {
 	_, token := confirmLink(t, outbox(t, db, "jane@example.com")[0])
 
 	for _, bad := range []string{"", "nope", token + "x", strings.ToUpper(token)} {
-		_, err := svc.ConfirmEmail(t.Context(), bad)
+		_, _, err := svc.ConfirmEmail(t.Context(), bad)
 		wantFault(t, err, fault.KindInvalidArgument, "token")
 	}
 
 	// Expired, and it keeps saying so.
 	clk.Add(24 * time.Hour)
 	for range 2 {
-		_, err := svc.ConfirmEmail(t.Context(), token)
+		_, _, err := svc.ConfirmEmail(t.Context(), token)
 		wantFault(t, err, fault.KindFailedPrecondition, "")
 		if !strings.Contains(err.Error(), "expired") {
 			t.Fatalf("refusal %q does not say the link expired", err)
@@ -207,7 +216,7 @@ func TestConfirmEmailRefusals(t *testing.T) {
 	if _, err := db.NewUpdate().Table("users").Set("email = ?", "jane.new@example.com").Where("id = ?", jane.ID).Exec(t.Context()); err != nil {
 		t.Fatalf("change address: %v", err)
 	}
-	_, err := svc.ConfirmEmail(t.Context(), fresh)
+	_, _, err := svc.ConfirmEmail(t.Context(), fresh)
 	wantFault(t, err, fault.KindFailedPrecondition, "")
 	got, err := svc.GetUser(t.Context(), jane.ID)
 	if err != nil || got.Confirmed {
@@ -257,11 +266,14 @@ func TestConfirmHandler(t *testing.T) {
 		h.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("headers = %v", h)
 	}
-	if status, _, _ := get(token); status != http.StatusBadRequest {
-		t.Fatalf("GET used link = %d, want 400", status)
+	if status, body, _ := get(token); status != http.StatusOK || !strings.Contains(body, "jane@example.com is already confirmed") {
+		t.Fatalf("GET used link = %d %q, want 200 saying the address is already confirmed", status, body)
 	}
-	if status, _, _ := get(""); status != http.StatusBadRequest {
-		t.Fatalf("GET without token = %d, want 400", status)
+	if status, body, _ := get(""); status != http.StatusBadRequest || !strings.Contains(body, "no token") {
+		t.Fatalf("GET without token = %d %q, want 400", status, body)
+	}
+	if status, body, _ := get(token + "x"); status != http.StatusBadRequest || !strings.Contains(body, "not valid") {
+		t.Fatalf("GET unknown link = %d %q, want 400 saying it is not valid", status, body)
 	}
 
 	_, late := confirmLink(t, outbox(t, db, "late@example.com")[0])

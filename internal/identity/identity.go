@@ -18,8 +18,9 @@
 // confirmation link (Config.PublicURL + ConfirmPath + "?token=...") in the
 // internal/mail outbox, in the same transaction that creates the account or
 // the link. The token is 256 random bits; only its SHA-256 is stored, it works
-// once and for Config.ConfirmationTTL, and it confirms only the address it was
-// sent to. ConfirmHandler serves the link. Resending is refused with
+// for Config.ConfirmationTTL, and it confirms only the address it was sent
+// to. Once the address is confirmed, every link sent to it says so when
+// opened, expired or not. ConfirmHandler serves the link. Resending is refused with
 // ResourceExhausted within Config.ResendInterval of the previous resend.
 //
 // # OAuth clients

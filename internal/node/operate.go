@@ -219,7 +219,7 @@ func (s *Service) Update(ctx context.Context, userID, projectID, nodeID string, 
 		}
 		if _, err := q.Set("updated_at = ?", s.now()).Exec(ctx); err != nil {
 			if store.IsUniqueViolation(err) {
-				return "", nil, errNameTaken("fqdn")
+				return "", nil, errNameTaken("fqdn", fqdn)
 			}
 			return "", nil, fmt.Errorf("update node %s: %w", nodeID, err)
 		}
@@ -370,7 +370,7 @@ func (s *Service) reinstall(ctx context.Context, userID, projectID, nodeID strin
 			Set("has_password = ?", hasPassword).Set("user_data = ?", r.UserData).
 			Where("id = ?", nodeID).Exec(ctx); err != nil {
 			if store.IsUniqueViolation(err) {
-				return "", nil, errNameTaken("fqdn")
+				return "", nil, errNameTaken("fqdn", fqdn)
 			}
 			return "", nil, fmt.Errorf("record reinstall of node %s: %w", nodeID, err)
 		}

@@ -248,7 +248,7 @@ func (s *Service) create(ctx context.Context, userID string, o Order) ([]Node, e
 		}
 		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
 			if store.IsUniqueViolation(err) {
-				return errNameTaken("fqdns")
+				return errNamesRaced
 			}
 			return fmt.Errorf("insert nodes: %w", err)
 		}
@@ -288,6 +288,9 @@ func (s *Service) create(ctx context.Context, userID string, o Order) ([]Node, e
 		}
 		return nil
 	})
+	if errors.Is(err, errNamesRaced) {
+		return nil, s.nameTakenInRace(ctx, fqdns)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -300,8 +303,12 @@ func (s *Service) create(ctx context.Context, userID string, o Order) ([]Node, e
 
 // The refusals an order meets both before and inside its transaction.
 
-func errOverLimit(limit, current, more int) error {
-	return fault.Exhausted("node limit reached: %d of %d nodes in use, %d more ordered", current, limit, more)
+func errOverLimit(limit, current, ordered int) error {
+	inUse := fmt.Sprintf("%d nodes in use", current)
+	if current == 1 {
+		inUse = "1 node in use"
+	}
+	return fault.Exhausted("node limit of %d exceeded: %s, %d ordered", limit, inUse, ordered)
 }
 
 func errOutOfStock(flavour, datacenter string) error {
@@ -314,8 +321,23 @@ func errNoAddresses(datacenter string) error {
 		Message: fmt.Sprintf("not enough free IP addresses in %s", datacenter)}
 }
 
-func errNameTaken(field string) error {
-	return &fault.Error{Kind: fault.KindAlreadyExists, Field: field, Message: "a node with that name exists already"}
+// errNamesRaced is an order's insert meeting the unique index on the names
+// of live nodes: another order or a rename took a name after the check.
+var errNamesRaced = errors.New("node: a name was taken while the order was written")
+
+// nameTakenInRace is the refusal of an order that met errNamesRaced: the one
+// fqdnsFree gives, naming the name taken, now that the other transaction
+// has committed. Should that node be gone again already, every name of the
+// order is named.
+func (s *Service) nameTakenInRace(ctx context.Context, fqdns []string) error {
+	if err := fqdnsFree(ctx, s.db.DB, "fqdns", "", fqdns...); err != nil {
+		return err
+	}
+	return errNameTaken("fqdns", strings.Join(fqdns, " or "))
+}
+
+func errNameTaken(field, fqdn string) error {
+	return &fault.Error{Kind: fault.KindAlreadyExists, Field: field, Message: fmt.Sprintf("a node named %s exists already", fqdn)}
 }
 
 // checkFQDNs normalises the names of an order: at least one, at most
@@ -434,19 +456,21 @@ func (s *Service) credentials(ctx context.Context, projectID string, img catalog
 }
 
 // fqdnsFree refuses names a live node other than exceptID has, with
-// AlreadyExists naming field.
+// AlreadyExists naming field and the first of fqdns that is taken.
 func fqdnsFree(ctx context.Context, db bun.IDB, field, exceptID string, fqdns ...string) error {
-	q := db.NewSelect().Model((*nodeRow)(nil)).
+	var taken []string
+	q := db.NewSelect().Model((*nodeRow)(nil)).Column("fqdn").
 		Where("fqdn IN (?)", bun.In(fqdns)).Where("deleted_at IS NULL")
 	if exceptID != "" {
 		q = q.Where("id <> ?", exceptID)
 	}
-	taken, err := q.Exists(ctx)
-	if err != nil {
+	if err := q.Scan(ctx, &taken); err != nil {
 		return fmt.Errorf("check names: %w", err)
 	}
-	if taken {
-		return errNameTaken(field)
+	for _, fqdn := range fqdns {
+		if slices.Contains(taken, fqdn) {
+			return errNameTaken(field, fqdn)
+		}
 	}
 	return nil
 }

@@ -3,14 +3,18 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/gpcore/gpcore/internal/catalog"
 	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/node"
 	"github.com/gpcore/gpcore/internal/provision/sim"
+	"github.com/gpcore/gpcore/internal/store"
 )
 
 // race runs n orders at once, built by mk, and returns the kinds of their
@@ -117,6 +121,52 @@ func TestRaceForOneName(t *testing.T) {
 	})
 	if got[fault.KindInternal] != 1 || got[fault.KindAlreadyExists] != 5 {
 		t.Fatalf("outcomes of 6 orders of one name: %v", got)
+	}
+	e.checkPools(t)
+}
+
+// renameOnNameCheck runs rename once, right after a query that checks
+// names (an order's check that its names are free).
+type renameOnNameCheck struct {
+	once   sync.Once
+	rename func()
+}
+
+func (*renameOnNameCheck) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
+
+func (h *renameOnNameCheck) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	if strings.Contains(e.Query, "fqdn IN (") {
+		h.once.Do(h.rename)
+	}
+}
+
+// TestNameTakenDuringAnOrder: a name another node takes between an order's
+// check of its names and its insert is refused as the check refuses it,
+// naming the name.
+func TestNameTakenDuringAnOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{stopped: true})
+	c := e.customer(t)
+	other := e.create(t, c, order(c, "other.example"))[0]
+	hook := &renameOnNameCheck{rename: func() {
+		e.exec(t, "UPDATE nodes SET fqdn = ? WHERE id = ?", "race.example", other.ID)
+	}}
+	nodes, err := node.New(&store.DB{DB: e.db.DB.WithQueryHook(hook), Dialect: e.db.Dialect}, node.Config{
+		Catalog: catalog.New(e.db), Projects: e.projects, Keys: e.keys, Hub: e.hub, Queue: e.queue,
+		Driver: e.sim, ConsoleTokens: e.issuer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = nodes.Create(t.Context(), c.user.ID, order(c, "free.example", "race.example"))
+	wantFault(t, err, fault.KindAlreadyExists, "fqdns")
+	if want := "fqdns: a node named race.example exists already"; err.Error() != want {
+		t.Fatalf("err = %q, want %q", err, want)
+	}
+	if n := e.count(t, "SELECT COUNT(*) FROM nodes"); n != 1 {
+		t.Fatalf("%d nodes after the refused order, want 1", n)
 	}
 	e.checkPools(t)
 }

@@ -1,6 +1,8 @@
 package apiconv
 
 import (
+	"strings"
+
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/gpcore/gpcore/internal/fault"
@@ -29,4 +31,20 @@ func EnumName[S ~string](field string, e protoreflect.Enum, prefix string) (S, e
 		return "", fault.Invalid(field, "unknown %s value %s", e.Descriptor().Name(), name)
 	}
 	return S(name[len(prefix):]), nil
+}
+
+// RequiredEnumName is EnumName for a field that must be set: UNSPECIFIED is
+// InvalidArgument naming field and the accepted names. Connect JSON drops an
+// enum name the API does not know, so a field left out and a name outside
+// the enum both arrive as UNSPECIFIED; the message says so for both.
+func RequiredEnumName[S ~string](field string, e protoreflect.Enum, prefix string, accepted ...S) (S, error) {
+	name, err := EnumName[S](field, e, prefix)
+	if err == nil && name == "" {
+		names := make([]string, len(accepted))
+		for i, a := range accepted {
+			names[i] = string(a)
+		}
+		err = fault.Invalid(field, "missing or not one of %s", strings.Join(names, ", "))
+	}
+	return name, err
 }

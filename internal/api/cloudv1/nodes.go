@@ -11,7 +11,6 @@ import (
 	"github.com/gpcore/gpcore/internal/api/apiconv"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
 	"github.com/gpcore/gpcore/internal/catalog"
-	"github.com/gpcore/gpcore/internal/fault"
 	"github.com/gpcore/gpcore/internal/node"
 )
 
@@ -155,12 +154,10 @@ func (h *Handler) PowerActionNode(ctx context.Context, req *connect.Request[clou
 	if err != nil {
 		return nil, err
 	}
-	target, err := apiconv.EnumName[catalog.PowerState]("power_state", req.Msg.GetPowerState(), "SERVER_POWER_STATE_")
+	target, err := apiconv.RequiredEnumName("power_state", req.Msg.GetPowerState(), "SERVER_POWER_STATE_",
+		catalog.PowerOn, catalog.PowerOff, catalog.PowerReset)
 	if err != nil {
 		return nil, err
-	}
-	if target == "" {
-		return nil, fault.Invalid("power_state", "a power state (ON, OFF or RESET) is required")
 	}
 	if err := h.nodes.Power(ctx, interceptor.CallerID(ctx), projectID, id, target); err != nil {
 		return nil, err
@@ -237,7 +234,7 @@ func (h *Handler) ChangeNodeBillingPeriod(ctx context.Context, req *connect.Requ
 	if err != nil {
 		return nil, err
 	}
-	period, err := apiconv.EnumName[node.BillingPeriod]("billing_period", req.Msg.GetBillingPeriod(), "BILLING_PERIOD_")
+	period, err := apiconv.RequiredEnumName("billing_period", req.Msg.GetBillingPeriod(), "BILLING_PERIOD_", node.Hourly, node.Monthly)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,11 @@ package cloudv1_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -417,6 +420,27 @@ func TestCreateNodeRefusals(t *testing.T) {
 	if err != nil || limit.Msg.GetUserLimit().GetCurrent() != 1 {
 		t.Fatalf("GetUserNodeLimit after the refusals: %v, %v", limit, err)
 	}
+	// The limit's refusal says what it counted: nodes in use and ordered.
+	many := func(projectID string, n int) *cloudv1.CreateNodeRequest {
+		var fqdns []string
+		for i := range n {
+			fqdns = append(fqdns, fmt.Sprintf("many%d.example", i))
+		}
+		return orderS1(projectID, fqdns...)
+	}
+	for _, tc := range []struct {
+		c    cloudv1connect.CloudServiceClient
+		req  *cloudv1.CreateNodeRequest
+		want string
+	}{
+		{c, many(p.GetId(), 10), "node limit of 10 exceeded: 1 node in use, 10 ordered"},
+		{s.Cloud(stranger.Token), many(strangerProject.GetId(), 11), "node limit of 10 exceeded: 0 nodes in use, 11 ordered"},
+	} {
+		_, err := tc.c.CreateNode(ctx, connect.NewRequest(tc.req))
+		if want := "resource_exhausted: " + tc.want; connect.CodeOf(err) != connect.CodeResourceExhausted || err.Error() != want {
+			t.Errorf("order over the limit: %v, want %q", err, want)
+		}
+	}
 
 	// Requests that make no sense for the node's state.
 	id := list.Msg.GetNodes()[0].GetId()
@@ -425,6 +449,25 @@ func TestCreateNodeRefusals(t *testing.T) {
 		Id: id, ProjectId: p.GetId(), PowerState: cloudv1.ServerPowerState_SERVER_POWER_STATE_UNSPECIFIED,
 	}))
 	testserver.WantCode(t, err, connect.CodeInvalidArgument, "power_state")
+	if want := "power_state: missing or not one of ON, OFF, RESET"; connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), want) {
+		t.Fatalf("power action without a state: %v, want %q", err, want)
+	}
+	// Connect JSON drops an enum name it does not know: the field arrives
+	// unset, and the message covers that case too. A number outside the
+	// enum is named as such.
+	power := cloudv1connect.CloudServicePowerActionNodeProcedure
+	for body, want := range map[string]string{
+		`{"id":"` + id + `","projectId":"` + p.GetId() + `","powerState":"FOO"}`: "power_state: missing or not one of ON, OFF, RESET",
+		`{"id":"` + id + `","projectId":"` + p.GetId() + `","powerState":7}`:     "power_state: unknown ServerPowerState value 7",
+	} {
+		if code, msg := postConnectJSON(t, s, u.Token, power, body); code != "invalid_argument" || msg != want {
+			t.Errorf("%s: %s %q, want invalid_argument %q", body, code, msg, want)
+		}
+	}
+	_, err = c.ChangeNodeBillingPeriod(ctx, connect.NewRequest(&cloudv1.ChangeNodeBillingPeriodRequest{Id: id, ProjectId: p.GetId()}))
+	if want := "billing_period: missing or not one of HOURLY, MONTHLY"; connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), want) {
+		t.Fatalf("billing period change without a period: %v, want %q", err, want)
+	}
 	var precondition error
 	for deadline := time.Now().Add(nodeWait); ; {
 		_, precondition = c.PowerActionNode(ctx, connect.NewRequest(&cloudv1.PowerActionNodeRequest{
@@ -450,6 +493,54 @@ func TestCreateNodeRefusals(t *testing.T) {
 	if err != nil || got.Msg.GetNode().GetFqdn() != "taken.example" || got.Msg.GetNode().GetStatus() != cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE {
 		t.Fatalf("the node after refused renames: %v, %v", got, err)
 	}
+
+	// A name another node has is refused naming the field and the name, in
+	// an order, a rename and a reinstall alike.
+	if _, err := c.CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), "other.example"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateNode(ctx, connect.NewRequest(orderS1(p.GetId(), "new.example", "OTHER.example.")))
+	wantTaken(t, err, "fqdns", "other.example")
+	_, err = c.UpdateNode(ctx, connect.NewRequest(&cloudv1.UpdateNodeRequest{Id: id, ProjectId: p.GetId(), Fqdn: str("Other.Example")}))
+	wantTaken(t, err, "fqdn", "other.example")
+	_, err = c.ReinstallNode(ctx, connect.NewRequest(&cloudv1.ReinstallNodeRequest{Id: id, ProjectId: p.GetId(), Fqdn: "other.example"}))
+	wantTaken(t, err, "fqdn", "other.example")
+}
+
+// wantTaken fails the test unless err is AlreadyExists naming field and
+// saying that a node named fqdn exists.
+func wantTaken(t *testing.T, err error, field, fqdn string) {
+	t.Helper()
+	testserver.WantCode(t, err, connect.CodeAlreadyExists, field)
+	if want := fmt.Sprintf("already_exists: %s: a node named %s exists already", field, fqdn); err.Error() != want {
+		t.Fatalf("err = %q, want %q", err, want)
+	}
+}
+
+// postConnectJSON posts body to procedure as Connect JSON, the way curl
+// does, and returns the error's code and message (empty on success).
+func postConnectJSON(t *testing.T, s *testserver.Server, token, procedure, body string) (code, message string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.URL+procedure, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusOK {
+		return "", ""
+	}
+	var out struct{ Code, Message string }
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s answered %d with %q", procedure, res.StatusCode, raw)
+	}
+	return out.Code, out.Message
 }
 
 // TestNodeRaceForTheLastServers: many clients order the last servers of a

@@ -3,6 +3,7 @@ package cloudv1
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -79,7 +80,7 @@ func streamEnd(err error) error {
 	case errors.Is(err, notify.ErrLagged):
 		return connect.NewError(connect.CodeAborted, errors.New("notifications were missed: subscribe again and reload"))
 	case errors.Is(err, notify.ErrStopped):
-		return connect.NewError(connect.CodeUnavailable, errors.New("the server is shutting down: subscribe again"))
+		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%w: subscribe again", interceptor.ErrShuttingDown))
 	}
 	return err
 }

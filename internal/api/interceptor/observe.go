@@ -76,9 +76,15 @@ func codeOf(err error) string {
 	return connect.CodeOf(err).String()
 }
 
+// ErrShuttingDown is what the error of a call the server ends because it is
+// shutting down wraps, e.g. a notification stream's Unavailable: an
+// expected end, which Logging does not log as a server error.
+var ErrShuttingDown = errors.New("the server is shutting down")
+
 // Logging writes one structured line per RPC: procedure, code, duration,
 // peer and, inside Audit, the request id; server errors at error level,
-// client errors at info, successes at debug.
+// client errors and calls ended by the shutdown (ErrShuttingDown) at info,
+// successes at debug.
 type Logging struct{ Log *slog.Logger }
 
 func (l Logging) log(ctx context.Context, procedure, peer string, start time.Time, err error) {
@@ -87,7 +93,9 @@ func (l Logging) log(ctx context.Context, procedure, peer string, start time.Tim
 		level = slog.LevelInfo
 		switch connect.CodeOf(err) {
 		case connect.CodeInternal, connect.CodeUnknown, connect.CodeDataLoss, connect.CodeUnavailable:
-			level = slog.LevelError
+			if !errors.Is(err, ErrShuttingDown) {
+				level = slog.LevelError
+			}
 		}
 	}
 	l.Log.Log(ctx, level, "rpc", "procedure", procedure, "code", codeOf(err),
