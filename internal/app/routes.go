@@ -26,6 +26,7 @@ import (
 	apicloudv2 "github.com/gpcore/gpcore/internal/api/cloudv2"
 	apihealthv1 "github.com/gpcore/gpcore/internal/api/healthv1"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
+	"github.com/gpcore/gpcore/internal/api/jsoncodec"
 	apipaymentv1 "github.com/gpcore/gpcore/internal/api/paymentv1"
 	"github.com/gpcore/gpcore/internal/audit"
 	"github.com/gpcore/gpcore/internal/auth"
@@ -115,6 +116,8 @@ func (a *App) build(ctx context.Context, out io.Writer) error {
 		// Gzip only what is worth it: compressing tiny answers cost a fifth
 		// of a trivial call's CPU (docs/performance.md).
 		connect.WithCompressMinBytes(1024),
+		// JSON that names an enum value the API does not have is refused.
+		jsoncodec.HandlerOptions(),
 	)
 
 	mux := http.NewServeMux()

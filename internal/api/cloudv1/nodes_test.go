@@ -452,16 +452,20 @@ func TestCreateNodeRefusals(t *testing.T) {
 	if want := "power_state: missing or not one of ON, OFF, RESET"; connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), want) {
 		t.Fatalf("power action without a state: %v, want %q", err, want)
 	}
-	// Connect JSON drops an enum name it does not know: the field arrives
-	// unset, and the message covers that case too. A number outside the
-	// enum is named as such.
-	power := cloudv1connect.CloudServicePowerActionNodeProcedure
-	for body, want := range map[string]string{
-		`{"id":"` + id + `","projectId":"` + p.GetId() + `","powerState":"FOO"}`: "power_state: missing or not one of ON, OFF, RESET",
-		`{"id":"` + id + `","projectId":"` + p.GetId() + `","powerState":7}`:     "power_state: unknown ServerPowerState value 7",
+	// Connect JSON with an enum name the enum does not have is refused as
+	// it is read, naming the field and the names there are (connect-go's
+	// own codec would read it as unset: an order for MONTLY would be
+	// hourly). A number outside the enum is named as such.
+	for _, tc := range []struct{ procedure, body, want string }{
+		{cloudv1connect.CloudServicePowerActionNodeProcedure, `{"id":"` + id + `","projectId":"` + p.GetId() + `","powerState":"FOO"}`,
+			`unmarshal message: power_state: "FOO" is not one of SERVER_POWER_STATE_ON, SERVER_POWER_STATE_OFF, SERVER_POWER_STATE_RESET`},
+		{cloudv1connect.CloudServicePowerActionNodeProcedure, `{"id":"` + id + `","projectId":"` + p.GetId() + `","powerState":7}`,
+			"power_state: unknown ServerPowerState value 7"},
+		{cloudv1connect.CloudServiceCreateNodeProcedure, `{"projectId":"` + p.GetId() + `","billingPeriod":"BILLING_PERIOD_MONTLY"}`,
+			`unmarshal message: billing_period: "BILLING_PERIOD_MONTLY" is not one of BILLING_PERIOD_HOURLY, BILLING_PERIOD_MONTHLY, BILLING_PERIOD_DELETED`},
 	} {
-		if code, msg := postConnectJSON(t, s, u.Token, power, body); code != "invalid_argument" || msg != want {
-			t.Errorf("%s: %s %q, want invalid_argument %q", body, code, msg, want)
+		if code, msg := postConnectJSON(t, s, u.Token, tc.procedure, tc.body); code != "invalid_argument" || msg != tc.want {
+			t.Errorf("%s: %s %q, want invalid_argument %q", tc.body, code, msg, tc.want)
 		}
 	}
 	_, err = c.ChangeNodeBillingPeriod(ctx, connect.NewRequest(&cloudv1.ChangeNodeBillingPeriodRequest{Id: id, ProjectId: p.GetId()}))
