@@ -174,8 +174,9 @@ type Update struct {
 
 // Update renames a node and sets its tags, and returns it. Refusals are
 // fault errors: NotFound as for Get; InvalidArgument naming "fqdn" or
-// "tags"; AlreadyExists naming "fqdn" when a live node has the name. The
-// new name reaches the server's own configuration at its next reinstall.
+// "tags"; AlreadyExists naming "fqdn" when a live node has the name;
+// FailedPrecondition once the node is destroyed. The new name reaches the
+// server's own configuration at its next reinstall.
 func (s *Service) Update(ctx context.Context, userID, projectID, nodeID string, u Update) (Node, error) {
 	var fqdn string
 	if u.FQDN != "" {
@@ -185,6 +186,10 @@ func (s *Service) Update(ctx context.Context, userID, projectID, nodeID string, 
 		}
 	}
 	cur, err := s.change(ctx, userID, projectID, nodeID, func(ctx context.Context, tx bun.Tx, n *lockedNode) (string, []logEntry, error) {
+		if n.node.destroyed() {
+			return "", nil, fault.Precondition("node %s is being destroyed (%s): it can no longer be renamed or tagged",
+				n.node.FQDN, n.server.ProvisionState)
+		}
 		q := tx.NewUpdate().Model((*nodeRow)(nil)).Where("id = ?", nodeID)
 		var message string
 		if fqdn != "" && fqdn != n.node.FQDN {

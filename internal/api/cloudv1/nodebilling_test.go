@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	cloudv1 "github.com/gpcore/gpcore/gen/gpcore/api/cloud/v1"
 	typev1 "github.com/gpcore/gpcore/gen/gpcore/type/v1"
@@ -27,9 +28,9 @@ func (n nodeCalls) changeBillingPeriod(id string, period cloudv1.BillingPeriod) 
 }
 
 // TestChangeBillingPeriodOfADestroyedNode: once DestroyNode has ended a
-// node's billing, a change of its billing period is refused as a failed
-// precondition that says why, and writes nothing; while the teardown is
-// under way, and after it failed.
+// node's billing, a change of its billing period, its name or its tags is
+// refused as a failed precondition that says why, and writes nothing; while
+// the teardown is under way, and after it failed.
 func TestChangeBillingPeriodOfADestroyedNode(t *testing.T) {
 	t.Parallel()
 	s := startNodeServer(t, nodeServerOptions{})
@@ -52,6 +53,13 @@ func TestChangeBillingPeriodOfADestroyedNode(t *testing.T) {
 			testserver.WantCode(t, err, connect.CodeFailedPrecondition, "")
 			if !strings.Contains(err.Error(), "billed.example is being destroyed") {
 				t.Fatalf("%s: the refusal %q does not say why", when, err)
+			}
+			_, err = n.c.UpdateNode(context.Background(), connect.NewRequest(&cloudv1.UpdateNodeRequest{
+				Id: id, ProjectId: c.project.ID, Fqdn: proto.String("renamed.example"), Tags: map[string]string{"role": "db"},
+			}))
+			testserver.WantCode(t, err, connect.CodeFailedPrecondition, "")
+			if !strings.Contains(err.Error(), "billed.example is being destroyed") {
+				t.Fatalf("%s: the refused update %q does not say why", when, err)
 			}
 		}
 		after, err := calls.get(id)
