@@ -302,6 +302,9 @@ func TestListAndSearch(t *testing.T) {
 		{"filter power", node.Query{Filters: []node.Filter{{Name: "power_state", Value: "OFF"}}}, "web2.example"},
 		{"filter status", node.Query{Filters: []node.Filter{{Name: "status", Value: "ACTIVE"}}}, "db1.example web1.example web2.example"},
 		{"filter datacenter", node.Query{Filters: []node.Filter{{Name: "datacenter_id", Value: fra1}}}, "db1.example web1.example web2.example"},
+		{"filter datacenter in upper case", node.Query{Filters: []node.Filter{{Name: "datacenter_id", Value: strings.ToUpper(fra1)}}}, "db1.example web1.example web2.example"},
+		{"filter flavour", node.Query{Filters: []node.Filter{{Name: "flavour_id", Value: flavourS1}}}, "db1.example web1.example web2.example"},
+		{"filter other flavour", node.Query{Filters: []node.Filter{{Name: "flavour_id", Value: flavourM1}}}, ""},
 		{"filters and term", node.Query{Search: "web", Filters: []node.Filter{{Name: "power_state", Value: "ON"}}}, "web1.example"},
 	} {
 		names, total := list(tc.q, all)
@@ -317,6 +320,12 @@ func TestListAndSearch(t *testing.T) {
 	wantFault(t, err, fault.KindInvalidArgument, "extended_search.filters[0]")
 	_, _, err = e.nodes.List(ctx, c.user.ID, c.project.ID, node.Query{Filters: []node.Filter{{Name: "status", Value: "NAPPING"}}}, all)
 	wantFault(t, err, fault.KindInvalidArgument, "extended_search.filters[0]")
+	for _, name := range []string{"datacenter_id", "flavour_id", "image_id"} {
+		_, _, err = e.nodes.List(ctx, c.user.ID, c.project.ID, node.Query{Filters: []node.Filter{
+			{Name: "fqdn", Value: "web"}, {Name: name, Value: "not-a-uuid"},
+		}}, all)
+		wantFault(t, err, fault.KindInvalidArgument, "extended_search.filters[1]")
+	}
 	_, _, err = e.nodes.List(ctx, other.user.ID, c.project.ID, node.Query{}, all)
 	wantFault(t, err, fault.KindNotFound, "")
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/gpcore/gpcore/internal/billing/metering"
@@ -169,12 +170,12 @@ func applyFilter(q *bun.SelectQuery, f Filter, now time.Time) (*bun.SelectQuery,
 			return nil, fmt.Errorf("unknown power state %q", v)
 		}
 		return q.Where("s.power_state = ?", power), nil
-	case filterDatacenter:
-		return q.Where("n.datacenter_id = ?", v), nil
-	case filterFlavour:
-		return q.Where("n.flavour_id = ?", v), nil
-	case filterImage:
-		return q.Where("n.image_id = ?", v), nil
+	case filterDatacenter, filterFlavour, filterImage:
+		id, err := uuid.Parse(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q is not an id (a UUID): GetNodeSearchOptions lists the ids", f.Name, v)
+		}
+		return q.Where("? = ?", bun.Ident("n."+f.Name), id.String()), nil
 	case filterBillingPeriod:
 		period := BillingPeriod(strings.ToUpper(v))
 		if !period.Valid() {
