@@ -143,7 +143,8 @@
 // change: the order starts it, ChangeBillingPeriod records a change that
 // applies when the current term ends (TargetBillingPeriod until then), and
 // Destroy ends it at once, whatever the cleaning takes (a destroyed node's
-// billing period cannot change any more). Metering is the one source of
+// billing period cannot change any more); Reinstall moves its licence to
+// that of the image it installs, from the moment it is accepted. Metering is the one source of
 // truth of how a node is billed: reads return it as it is now
 // (usage.CurrentManyTx), so PaidUntil moves on with every started hour or
 // paid month, and the billing_period filter of List asks it too

@@ -320,7 +320,8 @@ type Reinstall struct {
 }
 
 // Reinstall wipes a node and installs it anew, in the background, and
-// returns it (REBUILD). Refusals are fault errors: NotFound as for Get;
+// returns it (REBUILD). From then on the node pays the licence of the new
+// image, if any, and no longer that of the old one (usage.ChangeLicenceTx). Refusals are fault errors: NotFound as for Get;
 // FailedPrecondition while the node is busy, once it is destroyed, or when
 // its state allows no rebuild (only ACTIVE, DEPLOY_FAIL and ERROR do); and
 // those of Create for the image, the name and the credentials.
@@ -367,6 +368,10 @@ func (s *Service) reinstall(ctx context.Context, userID, projectID, nodeID strin
 	}
 	cur, err := s.change(ctx, userID, projectID, nodeID, func(ctx context.Context, tx bun.Tx, n *lockedNode) (string, []logEntry, error) {
 		if err := s.request(ctx, tx, n, opRebuild, provision.Rebuild); err != nil {
+			return "", nil, err
+		}
+		// The licence follows the image from now on (internal/billing/usage).
+		if err := usage.ChangeLicenceTx(ctx, tx, nodeID, usage.LicenceFor(current.Flavour, image), s.now()); err != nil {
 			return "", nil, err
 		}
 		hasPassword := creds.password != "" || creds.generate

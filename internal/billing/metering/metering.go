@@ -1,7 +1,7 @@
 // Package metering turns the life of a node into what it costs: a pure
 // engine, with no database and no clock of its own. Its input is a node's
 // usage (when it was ordered and destroyed, how it was billed over time, the
-// prices captured when it was ordered) and a window of time; its output is
+// prices captured when it was ordered, the licences its images brought) and a window of time; its output is
 // the lines due in that window. Callers choose the window: a billing period
 // (Month, a calendar month in the payer's time zone) for bills and
 // GetProjectUsage, the unbilled rest of a node's life for the deletion guard.
@@ -30,8 +30,13 @@
 //   - Licences: a Windows image with a SPLA licence costs the licence's
 //     monthly fee (catalog.SPLAPrice: the base price covers 8 cores, every
 //     started pair of cores beyond costs the 2-core price) per licence month,
-//     whatever the node's billing period. Licence months run from the order
-//     like monthly terms and are due, in full, when they start.
+//     whatever the node's billing period. A licence follows the installed
+//     image: it is on the node from the order or the reinstall that
+//     installed such an image to the reinstall that replaced it with one
+//     without (LicenceSpan). Its licence months run from when it was
+//     installed, like monthly terms, and are due, in full, when they start;
+//     none falls due after it is removed, and the month in progress then
+//     stays paid.
 //
 // Billing periods follow the payer's time zone, daylight saving time
 // included: Month(2026, time.March, Europe/Berlin) is 743 hours long, its
@@ -97,8 +102,9 @@ type Node struct {
 	// PricePerHour and PricePerMonth are the flavour's prices in minor
 	// units, captured when the node was ordered.
 	PricePerHour, PricePerMonth int64
-	// Licence is the node's licence, nil when it has none.
-	Licence *Licence
+	// Licences are the spans of its life a licence was on the node, in
+	// order; none when its images never had one.
+	Licences []LicenceSpan
 	// Start is the order; End the destruction, zero while the node lives.
 	Start, End time.Time
 	// Phases say how the node is billed over time, in order; the first
@@ -122,12 +128,31 @@ type Phase struct {
 type Licence struct {
 	// Cores is the number of cores licensed, the flavour's.
 	Cores int32
-	// Price is the licence's price list, captured at the order.
+	// Price is the licence's price list, captured when the licence was
+	// installed (at the order, or the reinstall).
 	Price catalog.SPLAPrice
 }
 
 // MonthlyFee is the licence's fee per licence month, in minor units.
 func (l Licence) MonthlyFee() int64 { return l.Price.MonthlyFee(l.Cores).Amount }
+
+// LicenceSpan is a stretch of a node's life with a licence on it: from the
+// order or the reinstall that installed an image with the licence, to the
+// reinstall that replaced it with an image without one.
+type LicenceSpan struct {
+	Licence
+	// From is when the licence was installed; its licence months run from
+	// it. To is when it was removed, zero while it is installed; the node's
+	// End ends it too.
+	From, To time.Time
+}
+
+// PaidUntil returns the end of the last licence month of s that fell due
+// before To (From when none did): an image with the licence installed again
+// before then resumes s rather than paying for that time twice.
+func (s LicenceSpan) PaidUntil() time.Time {
+	return termStart(s.From, firstTermFrom(s.From, s.To))
+}
 
 // Line is something due in a window.
 type Line struct {
@@ -186,15 +211,15 @@ func Lines(n Node, from, to time.Time) []Line {
 			}
 		}
 	}
-	if n.Licence != nil {
-		lo, hi := latest(from, n.Start), earliest(to, n.End)
-		fee := n.Licence.MonthlyFee()
-		for k := firstTermFrom(n.Start, lo); lo.Before(hi) && termStart(n.Start, k).Before(hi); k++ {
-			start := termStart(n.Start, k)
+	for _, s := range n.Licences {
+		lo, hi := latest(from, s.From), earliest(earliest(to, s.To), n.End)
+		fee := s.MonthlyFee()
+		for k := firstTermFrom(s.From, lo); lo.Before(hi) && termStart(s.From, k).Before(hi); k++ {
+			start := termStart(s.From, k)
 			out = append(out, Line{
 				NodeID: n.ID, FlavourID: n.FlavourID, Kind: KindLicence, Period: n.periodAt(start),
-				UnitType: Cores, Units: int64(n.Licence.Cores), UnitPrice: fee, Amount: fee,
-				Currency: n.Currency, DueAt: start, From: start, To: termStart(n.Start, k+1),
+				UnitType: Cores, Units: int64(s.Cores), UnitPrice: fee, Amount: fee,
+				Currency: n.Currency, DueAt: start, From: start, To: termStart(s.From, k+1),
 			})
 		}
 	}

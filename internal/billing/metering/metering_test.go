@@ -278,7 +278,7 @@ func TestSPLALicence(t *testing.T) {
 	// three licence months (20 Nov, 20 Dec, and none after 5 Jan), each in
 	// full, in the period it starts in.
 	n := node(utc, metering.Hourly, at(t, utc, "2026-11-20 12:00"))
-	n.Licence = &metering.Licence{Cores: 32, Price: spla}
+	n.Licences = []metering.LicenceSpan{{Licence: metering.Licence{Cores: 32, Price: spla}, From: n.Start}}
 	n.End = at(t, utc, "2027-01-05 12:00")
 	nov, novEnd := metering.Month(2026, time.November, utc)
 	lines := metering.Lines(n, nov, novEnd)
@@ -297,6 +297,57 @@ func TestSPLALicence(t *testing.T) {
 	jan, janEnd := metering.Month(2027, time.January, utc)
 	if units, _ := total(metering.Lines(n, jan, janEnd), metering.KindLicence); units != 0 {
 		t.Fatalf("January: %d licence cores, want none", units)
+	}
+}
+
+func TestLicenceFollowsTheImage(t *testing.T) {
+	utc := time.UTC
+	spla := catalog.SPLAPrice{Base: catalog.Money{Amount: 5000, Currency: catalog.EUR}, Additional2Cores: catalog.Money{Amount: 1250, Currency: catalog.EUR}}
+	lic := metering.Licence{Cores: 12, Price: spla} // BM-M1: 75.00 a month
+	// A monthly Debian node ordered on 3 November, reinstalled to Windows on
+	// 20 November 15:00 and back to Debian on 5 January: licence months
+	// start on 20 November and 20 December, each due in full then, and none
+	// on 20 January.
+	n := node(utc, metering.Monthly, at(t, utc, "2026-11-03 09:00"))
+	installed, removed := at(t, utc, "2026-11-20 15:00"), at(t, utc, "2027-01-05 10:00")
+	n.Licences = []metering.LicenceSpan{{Licence: lic, From: installed, To: removed}}
+	for _, tc := range []struct {
+		year  int
+		month time.Month
+		due   string
+	}{{2026, time.November, "2026-11-20 15:00"}, {2026, time.December, "2026-12-20 15:00"}, {2027, time.January, ""}} {
+		from, to := metering.Month(tc.year, tc.month, utc)
+		var got []metering.Line
+		for _, l := range metering.Lines(n, from, to) {
+			if l.Kind == metering.KindLicence {
+				got = append(got, l)
+			}
+		}
+		if tc.due == "" {
+			if len(got) != 0 {
+				t.Errorf("%s: licence lines after the licence was removed: %+v", tc.month, got)
+			}
+			continue
+		}
+		due := at(t, utc, tc.due)
+		if len(got) != 1 || got[0].Amount != 7500 || got[0].Units != 12 || got[0].Period != metering.Monthly ||
+			!got[0].DueAt.Equal(due) || !got[0].To.Equal(due.AddDate(0, 1, 0)) {
+			t.Errorf("%s: licence lines %+v, want one of 75.00 due %s", tc.month, got, due)
+		}
+	}
+	// The last licence month that fell due was paid until 20 January.
+	if got := n.Licences[0].PaidUntil(); !got.Equal(at(t, utc, "2027-01-20 15:00")) {
+		t.Errorf("PaidUntil = %s", got)
+	}
+	// Removed the moment it was installed, nothing fell due.
+	empty := metering.LicenceSpan{Licence: lic, From: installed, To: installed}
+	if got := empty.PaidUntil(); !got.Equal(installed) {
+		t.Errorf("PaidUntil of an empty span = %s", got)
+	}
+	// Two spans: each pays its own licence months, from its own start.
+	n.Licences = append(n.Licences, metering.LicenceSpan{Licence: lic, From: at(t, utc, "2027-02-10 08:00")})
+	if units, amount := total(metering.Lines(n, time.Time{}, at(t, utc, "2027-03-10 08:00")), metering.KindLicence); units != 3*12 || amount != 3*7500 {
+		t.Errorf("two spans: %d cores, %d cents; want three licence months", units, amount)
 	}
 }
 

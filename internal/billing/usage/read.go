@@ -46,14 +46,14 @@ type recordRow struct {
 }
 
 // Load returns the usage of the nodes f selects, in node id order, each with
-// its phases.
+// its phases and licence spans.
 func Load(ctx context.Context, db bun.IDB, f Filter) ([]Record, error) {
 	if len(f.ProjectIDs) == 0 {
 		return nil, nil
 	}
 	var rows []recordRow
 	q := db.NewSelect().Model(&rows).
-		ColumnExpr("nu.*").ColumnExpr("n.fqdn AS node_name").ColumnExpr("f.name AS flavour_name").
+		ColumnExpr("nu.node_id, nu.project_id, nu.flavour_id, nu.currency, nu.price_per_hour, nu.price_per_month, nu.started_at, nu.ended_at, nu.billed_until").ColumnExpr("n.fqdn AS node_name").ColumnExpr("f.name AS flavour_name").
 		Join("JOIN nodes AS n ON n.id = nu.node_id").
 		Join("JOIN flavours AS f ON f.id = nu.flavour_id").
 		Where("nu.project_id IN (?)", bun.In(f.ProjectIDs)).
@@ -82,6 +82,14 @@ func Load(ctx context.Context, db bun.IDB, f Filter) ([]Record, error) {
 	for _, p := range phases {
 		of[p.NodeID] = append(of[p.NodeID], metering.Phase{From: p.StartsAt.UTC(), Anchor: p.Anchor.UTC(), Period: metering.Period(p.Period)})
 	}
+	var spans []licenceRow
+	if err := db.NewSelect().Model(&spans).Where("node_id IN (?)", bun.In(ids)).OrderExpr("node_id, starts_at").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("usage: load licences: %w", err)
+	}
+	licences := make(map[string][]licenceRow, len(rows))
+	for _, l := range spans {
+		licences[l.NodeID] = append(licences[l.NodeID], l)
+	}
 	out := make([]Record, len(rows))
 	for i, r := range rows {
 		out[i] = Record{
@@ -93,11 +101,8 @@ func Load(ctx context.Context, db bun.IDB, f Filter) ([]Record, error) {
 			ProjectID: r.ProjectID, NodeName: r.NodeName, FlavourName: r.FlavourName,
 			BilledUntil: utcOrZero(r.BilledUntil),
 		}
-		if r.LicenceCores != nil {
-			out[i].Licence = &metering.Licence{Cores: *r.LicenceCores, Price: catalog.SPLAPrice{
-				Base:             catalog.Money{Amount: *r.LicenceBase, Currency: catalog.Currency(r.Currency)},
-				Additional2Cores: catalog.Money{Amount: *r.LicencePer2Cores, Currency: catalog.Currency(r.Currency)},
-			}}
+		for _, l := range licences[r.NodeID] {
+			out[i].Licences = append(out[i].Licences, l.span(catalog.Currency(r.Currency)))
 		}
 	}
 	return out, nil

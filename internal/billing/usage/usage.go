@@ -9,6 +9,8 @@
 //   - ChangePeriodTx when a customer asks for another billing period
 //     (ChangeNodeBillingPeriod); it returns how the node is billed then, the
 //     change pending until PaidUntil;
+//   - ChangeLicenceTx when a customer reinstalls the node (ReinstallNode),
+//     with LicenceFor's licence of the image being installed;
 //   - EndTx when the customer destroys the node (DestroyNode): billing stops
 //     there, whatever the cleaning of the server takes afterwards.
 //
@@ -18,8 +20,16 @@
 // query, and NodesBilledBy selects the nodes billed by a period at an
 // instant, for the node domain's searches.
 //
-// Prices are captured by StartTx and never change for the node; the billing
-// rules are metering's (internal/billing/metering). The timezone whose
+// A node's prices are captured by StartTx and never change for it. Its
+// licence follows its image (metering.LicenceSpan, the table
+// node_usage_licences): it is billed from the moment a reinstall to an image
+// with one is accepted, at the flavour's licence price then, and nothing more
+// falls due for it from the moment a reinstall to an image without one is
+// accepted (the licence month in progress stays paid; an image with the
+// licence installed again within it resumes that licence). The moment of
+// acceptance, not the end of the installation, is what GetNode shows at once
+// (Node.has_spla_license), and a node that fails to install is billed all
+// the same. The billing rules are metering's (internal/billing/metering). The timezone whose
 // clock hours an hourly node is counted by is its payer's (Location).
 package usage
 
@@ -50,7 +60,8 @@ type NodeUsage struct {
 	// PricePerHour and PricePerMonth are the flavour's prices in the
 	// datacenter, in minor units.
 	PricePerHour, PricePerMonth int64
-	// Licence is the node's licence, nil when its image has none.
+	// Licence is the node's licence (LicenceFor), nil when its image has
+	// none.
 	Licence *metering.Licence
 	// At is the order.
 	At time.Time
@@ -58,45 +69,71 @@ type NodeUsage struct {
 
 // ForOrder returns the usage of node nodeID of project projectID, ordered at
 // at with billing period period, on flavour (priced in the project's
-// currency) with image. A Windows image that contains a SPLA licence
-// (catalog.Image.ContainsSPLALicense) is licensed for all the flavour's
-// cores: at the flavour's SPLA price when it has one, at its Windows monthly
-// fee otherwise; any other image brings no licence to pay for (customers
-// with a licence of their own upload their own image).
+// currency) with image, licensed as LicenceFor says.
 func ForOrder(nodeID, projectID string, flavour catalog.DatacenterFlavour, image catalog.Image, period metering.Period, at time.Time) NodeUsage {
-	u := NodeUsage{
+	return NodeUsage{
 		NodeID: nodeID, ProjectID: projectID, FlavourID: flavour.ID,
 		Currency: flavour.PricePerHour.Currency, Period: period,
-		PricePerHour: flavour.PricePerHour.Amount, PricePerMonth: flavour.PricePerMonth.Amount, At: at,
+		PricePerHour: flavour.PricePerHour.Amount, PricePerMonth: flavour.PricePerMonth.Amount,
+		Licence: LicenceFor(flavour, image), At: at,
 	}
+}
+
+// LicenceFor returns the licence a node on flavour (priced in its project's
+// currency) pays for while image is installed. A Windows image that contains
+// a SPLA licence (catalog.Image.ContainsSPLALicense) is licensed for all the
+// flavour's cores: at the flavour's SPLA price when it has one, at its
+// Windows monthly fee otherwise; any other image brings no licence to pay
+// for (nil; customers with a licence of their own upload their own image).
+func LicenceFor(flavour catalog.DatacenterFlavour, image catalog.Image) *metering.Licence {
 	if !image.ContainsSPLALicense {
-		return u
+		return nil
 	}
 	switch {
 	case flavour.SPLA.Base.Amount > 0 || flavour.SPLA.Additional2Cores.Amount > 0:
-		u.Licence = &metering.Licence{Cores: flavour.CPUCores, Price: flavour.SPLA}
+		return &metering.Licence{Cores: flavour.CPUCores, Price: flavour.SPLA}
 	case flavour.WindowsMonthlyFee != nil:
-		u.Licence = &metering.Licence{Cores: flavour.CPUCores, Price: catalog.SPLAPrice{Base: *flavour.WindowsMonthlyFee}}
+		return &metering.Licence{Cores: flavour.CPUCores, Price: catalog.SPLAPrice{Base: *flavour.WindowsMonthlyFee}}
 	}
-	return u
+	return nil
 }
 
 // usageRow is a node_usage row.
 type usageRow struct {
 	bun.BaseModel `bun:"table:node_usage,alias:nu"`
 
-	NodeID           string    `bun:"node_id,pk"`
-	ProjectID        string    `bun:"project_id"`
-	FlavourID        string    `bun:"flavour_id"`
-	Currency         string    `bun:"currency"`
-	PricePerHour     int64     `bun:"price_per_hour"`
-	PricePerMonth    int64     `bun:"price_per_month"`
-	LicenceCores     *int32    `bun:"licence_cores"`
-	LicenceBase      *int64    `bun:"licence_base"`
-	LicencePer2Cores *int64    `bun:"licence_per_2_cores"`
-	StartedAt        time.Time `bun:"started_at"`
-	EndedAt          time.Time `bun:"ended_at,nullzero"`
-	BilledUntil      time.Time `bun:"billed_until,nullzero"`
+	NodeID        string    `bun:"node_id,pk"`
+	ProjectID     string    `bun:"project_id"`
+	FlavourID     string    `bun:"flavour_id"`
+	Currency      string    `bun:"currency"`
+	PricePerHour  int64     `bun:"price_per_hour"`
+	PricePerMonth int64     `bun:"price_per_month"`
+	StartedAt     time.Time `bun:"started_at"`
+	EndedAt       time.Time `bun:"ended_at,nullzero"`
+	BilledUntil   time.Time `bun:"billed_until,nullzero"`
+}
+
+// licenceRow is a node_usage_licences row: a span with a licence.
+type licenceRow struct {
+	bun.BaseModel `bun:"table:node_usage_licences,alias:nul"`
+
+	NodeID    string    `bun:"node_id,pk"`
+	StartsAt  time.Time `bun:"starts_at,pk"`
+	EndsAt    time.Time `bun:"ends_at,nullzero"`
+	Cores     int32     `bun:"cores"`
+	Base      int64     `bun:"base"`
+	Per2Cores int64     `bun:"per_2_cores"`
+}
+
+// span is the row as metering sees it, priced in currency.
+func (r licenceRow) span(currency catalog.Currency) metering.LicenceSpan {
+	return metering.LicenceSpan{
+		Licence: metering.Licence{Cores: r.Cores, Price: catalog.SPLAPrice{
+			Base:             catalog.Money{Amount: r.Base, Currency: currency},
+			Additional2Cores: catalog.Money{Amount: r.Per2Cores, Currency: currency},
+		}},
+		From: r.StartsAt.UTC(), To: utcOrZero(r.EndsAt),
+	}
 }
 
 // phaseRow is a node_usage_phases row.
@@ -122,9 +159,6 @@ func StartTx(ctx context.Context, db bun.IDB, u NodeUsage) (time.Time, error) {
 		NodeID: u.NodeID, ProjectID: u.ProjectID, FlavourID: u.FlavourID, Currency: string(u.Currency),
 		PricePerHour: u.PricePerHour, PricePerMonth: u.PricePerMonth, StartedAt: at,
 	}
-	if l := u.Licence; l != nil {
-		row.LicenceCores, row.LicenceBase, row.LicencePer2Cores = &l.Cores, &l.Price.Base.Amount, &l.Price.Additional2Cores.Amount
-	}
 	anchor := at
 	if u.Period == metering.Hourly {
 		loc, err := Location(ctx, db, u.ProjectID)
@@ -139,6 +173,11 @@ func StartTx(ctx context.Context, db bun.IDB, u NodeUsage) (time.Time, error) {
 	phase := phaseRow{NodeID: u.NodeID, StartsAt: at, Anchor: anchor, Period: string(u.Period)}
 	if _, err := db.NewInsert().Model(&phase).Exec(ctx); err != nil {
 		return time.Time{}, fmt.Errorf("usage: start node %s: %w", u.NodeID, err)
+	}
+	if u.Licence != nil {
+		if err := insertLicence(ctx, db, u.NodeID, *u.Licence, at); err != nil {
+			return time.Time{}, err
+		}
 	}
 	return metering.TermEnd(u.Period, anchor, at), nil
 }
@@ -173,6 +212,78 @@ func EndTx(ctx context.Context, db bun.IDB, nodeID string, at time.Time) error {
 		return fmt.Errorf("usage: end node %s: drop pending changes: %w", nodeID, err)
 	}
 	return nil
+}
+
+// ChangeLicenceTx records, as part of the node domain's transaction db, that
+// at at node nodeID was given an image that brings licence l (LicenceFor),
+// nil for an image without one:
+//
+//   - a licence when none was on the node starts a span at at, its first
+//     licence month due then, priced as l; or, when the last span's paid
+//     licence month (metering.LicenceSpan.PaidUntil) still runs at at,
+//     resumes that span as if it had never ended;
+//   - a licence when one is on the node keeps it as it is;
+//   - no licence ends the span on the node at at (and drops it when it
+//     started at at: nothing fell due).
+//
+// A change recorded for an earlier time than the last bill's end counts from
+// that end, so issued bills stay right. A node that has ended is a
+// fault.Precondition.
+func ChangeLicenceTx(ctx context.Context, db bun.IDB, nodeID string, l *metering.Licence, at time.Time) error {
+	row, err := lock(ctx, db, nodeID)
+	if err != nil {
+		return err
+	}
+	if !row.EndedAt.IsZero() {
+		return fault.Precondition("the usage of node %s ended at %s: its licence cannot change", nodeID, row.EndedAt.UTC().Format(time.RFC3339))
+	}
+	at = latest(at.UTC(), row.StartedAt.UTC(), row.BilledUntil.UTC())
+	var spans []licenceRow
+	if err := db.NewSelect().Model(&spans).Where("node_id = ?", nodeID).OrderExpr("starts_at DESC").Limit(1).Scan(ctx); err != nil {
+		return fmt.Errorf("usage: licence of node %s: %w", nodeID, err)
+	}
+	var last *licenceRow
+	if len(spans) > 0 {
+		last = &spans[0]
+	}
+	on := last != nil && last.EndsAt.IsZero()
+	of := db.NewUpdate().Model((*licenceRow)(nil)).Where("node_id = ?", nodeID)
+	switch {
+	case l == nil && !on, l != nil && on:
+		return nil
+	case l == nil && !at.After(last.StartsAt):
+		_, err = db.NewDelete().Model((*licenceRow)(nil)).Where("node_id = ?", nodeID).Where("starts_at = ?", last.StartsAt).Exec(ctx)
+	case l == nil:
+		_, err = of.Set("ends_at = ?", at).Where("starts_at = ?", last.StartsAt).Exec(ctx)
+	case last != nil && at.Before(last.span(catalog.Currency(row.Currency)).PaidUntil()):
+		_, err = of.Set("ends_at = NULL").Where("starts_at = ?", last.StartsAt).Exec(ctx)
+	default:
+		return insertLicence(ctx, db, nodeID, *l, at)
+	}
+	if err != nil {
+		return fmt.Errorf("usage: change licence of node %s: %w", nodeID, err)
+	}
+	return nil
+}
+
+// insertLicence starts a span of node nodeID with licence l at at.
+func insertLicence(ctx context.Context, db bun.IDB, nodeID string, l metering.Licence, at time.Time) error {
+	span := licenceRow{NodeID: nodeID, StartsAt: at, Cores: l.Cores, Base: l.Price.Base.Amount, Per2Cores: l.Price.Additional2Cores.Amount}
+	if _, err := db.NewInsert().Model(&span).Exec(ctx); err != nil {
+		return fmt.Errorf("usage: start licence of node %s: %w", nodeID, err)
+	}
+	return nil
+}
+
+// latest returns the latest of times.
+func latest(times ...time.Time) time.Time {
+	out := times[0]
+	for _, t := range times[1:] {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
 }
 
 // State is how a node is billed at an instant: what its row in nodes shows

@@ -2,10 +2,14 @@ package usage_test
 
 import (
 	"context"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
 	"github.com/uptrace/bun"
 
 	"github.com/gpcore/gpcore/internal/billing"
@@ -101,7 +105,7 @@ func TestLifecycle(t *testing.T) {
 	n := billingtest.OrderNode(t, db, billingtest.Order{ProjectID: p.ID, FlavourID: billingtest.FlavourS1, FQDN: "a.example.com",
 		At: time.Date(2026, 11, 10, 5, 29, 0, 0, time.UTC)})
 	r := load(t, db, p.ID)
-	if r.ID != n || r.NodeName != "a.example.com" || r.FlavourName != "BM-S1" || r.PricePerHour != 10 || r.Licence != nil ||
+	if r.ID != n || r.NodeName != "a.example.com" || r.FlavourName != "BM-S1" || r.PricePerHour != 10 || r.Licences != nil ||
 		len(r.Phases) != 1 || !r.Phases[0].Anchor.Equal(time.Date(2026, 11, 10, 4, 30, 0, 0, time.UTC)) || !r.BilledUntil.IsZero() || !r.End.IsZero() {
 		t.Fatalf("record %+v", r)
 	}
@@ -270,5 +274,125 @@ func TestCurrentMany(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("a node without usage gave a state")
+	}
+}
+
+// TestChangeLicence: the licence follows the image given at each reinstall.
+// A Windows node on BM-L1 (32 cores, 200.00 a month) ordered on 10
+// November: another Windows image keeps its licence; Debian on 15 November
+// ends it; Windows again on 25 November, within the licence month paid until
+// 10 December, resumes it without a second fee; Debian on 1 December and
+// Windows on 20 December, after that month, starts a new licence month then.
+func TestChangeLicence(t *testing.T) {
+	t.Parallel()
+	db, p := setup(t, "UTC")
+	day := func(d int, m time.Month) time.Time { return time.Date(2026, m, d, 10, 0, 0, 0, time.UTC) }
+	n := billingtest.OrderNode(t, db, billingtest.Order{ProjectID: p.ID, FlavourID: billingtest.FlavourL1, ImageID: billingtest.Windows,
+		FQDN: "a.example.com", At: day(10, time.November)})
+	lic := &metering.Licence{Cores: 32, Price: catalog.SPLAPrice{
+		Base: catalog.Money{Amount: 5000, Currency: catalog.EUR}, Additional2Cores: catalog.Money{Amount: 1250, Currency: catalog.EUR}}}
+	change := func(l *metering.Licence, at time.Time) {
+		t.Helper()
+		inTx(t, db, func(ctx context.Context, tx bun.Tx) error { return usage.ChangeLicenceTx(ctx, tx, n, l, at) })
+	}
+	spans := func() []string {
+		t.Helper()
+		var out []string
+		for _, s := range load(t, db, p.ID).Licences {
+			to := "on"
+			if !s.To.IsZero() {
+				to = s.To.Format("01-02")
+			}
+			out = append(out, s.From.Format("01-02")+".."+to+" "+strconv.FormatInt(s.MonthlyFee(), 10))
+		}
+		return out
+	}
+	fees := func() int64 {
+		t.Helper()
+		var sum int64
+		for _, l := range metering.Lines(load(t, db, p.ID).Node, time.Time{}, time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) {
+			if l.Kind == metering.KindLicence {
+				sum += l.Amount
+			}
+		}
+		return sum
+	}
+	for _, step := range []struct {
+		what  string
+		l     *metering.Licence
+		at    time.Time
+		spans []string
+		fees  int64 // until 1 March, the node living
+	}{
+		{"ordered", lic, day(10, time.November), []string{"11-10..on 20000"}, 4 * 20000},
+		{"another Windows image", lic, day(12, time.November), []string{"11-10..on 20000"}, 4 * 20000},
+		{"Debian", nil, day(15, time.November), []string{"11-10..11-15 20000"}, 20000},
+		{"Debian again", nil, day(16, time.November), []string{"11-10..11-15 20000"}, 20000},
+		{"Windows within the paid month", lic, day(25, time.November), []string{"11-10..on 20000"}, 4 * 20000},
+		{"Debian", nil, day(1, time.December), []string{"11-10..12-01 20000"}, 20000},
+		{"Windows after the paid month", lic, day(20, time.December), []string{"11-10..12-01 20000", "12-20..on 20000"}, 20000 + 3*20000},
+	} {
+		change(step.l, step.at)
+		if got := spans(); !slices.Equal(got, step.spans) {
+			t.Fatalf("%s: spans %q, want %q", step.what, got, step.spans)
+		}
+		if got := fees(); got != step.fees {
+			t.Fatalf("%s: licence fees %d, want %d", step.what, got, step.fees)
+		}
+	}
+
+	// Removed the moment it was installed, nothing fell due: the span goes.
+	// A change recorded before the last bill's end counts from that end.
+	change(nil, day(20, time.December))
+	if got := spans(); !slices.Equal(got, []string{"11-10..12-01 20000"}) {
+		t.Fatalf("removed at once: %q", got)
+	}
+	billed := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	inTx(t, db, func(ctx context.Context, tx bun.Tx) error { return usage.MarkBilledTx(ctx, tx, []string{n}, billed) })
+	change(lic, day(30, time.December))
+	if got := spans(); !slices.Equal(got, []string{"11-10..12-01 20000", "01-01..on 20000"}) {
+		t.Fatalf("after the bill: %q", got)
+	}
+
+	// The licence of a destroyed node cannot change.
+	billingtest.Destroy(t, db, n, billed.Add(time.Hour))
+	err := db.InTx(t.Context(), func(ctx context.Context, tx bun.Tx) error {
+		return usage.ChangeLicenceTx(ctx, tx, n, nil, billed.Add(2*time.Hour))
+	})
+	if fault.KindOf(err) != fault.KindFailedPrecondition {
+		t.Fatalf("a change of an ended node: %v, want a failed precondition", err)
+	}
+}
+
+// TestMigrationKeepsLicences: the migration that makes licences follow the
+// image (00012) gives a node licensed at its order before it its licence
+// from the order on.
+func TestMigrationKeepsLicences(t *testing.T) {
+	t.Parallel()
+	db, p := setup(t, "UTC")
+	at := time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC)
+	billingtest.OrderNode(t, db, billingtest.Order{ProjectID: p.ID, FlavourID: billingtest.FlavourL1, ImageID: billingtest.Windows,
+		FQDN: "a.example.com", At: at})
+	dialect := database.DialectSQLite3
+	if db.Dialect == store.Postgres {
+		dialect = database.DialectPostgres
+	}
+	provider, err := goose.NewProvider(dialect, db.DB.DB, os.DirFS("../../store/migrations"), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Back to before the migration, the licence where it was recorded then.
+	if _, err := provider.DownTo(t.Context(), 11); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), "UPDATE node_usage SET licence_cores = 32, licence_base = 5000, licence_per_2_cores = 1250"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	l := load(t, db, p.ID).Licences
+	if len(l) != 1 || !l[0].From.Equal(at) || !l[0].To.IsZero() || l[0].Cores != 32 || l[0].MonthlyFee() != 20000 {
+		t.Fatalf("licences after the migration: %+v", l)
 	}
 }
