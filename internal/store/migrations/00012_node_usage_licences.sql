@@ -6,7 +6,7 @@
 -- then; ends_at is the reinstall that replaced it with an image without one,
 -- NULL while it is installed (the node's node_usage.ended_at ends it too).
 -- It is priced like catalog.SPLAPrice, captured when it starts: base for the
--- first 8 of cores cores, per_2_cores for every started pair beyond.
+-- first 8 cores, per_2_cores for every started pair of cores beyond.
 --
 -- Until now the licence was node_usage's licence_cores, licence_base and
 -- licence_per_2_cores, captured at the order and never changed; each node
