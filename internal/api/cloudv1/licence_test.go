@@ -86,16 +86,22 @@ func TestLicenceFollowsTheImage(t *testing.T) {
 	}
 
 	s.clock.Set(berlin(t, "2026-11-20 15:00"))
-	for id, image := range map[string]string{toWin: seedWindows, toDebian: seedDebian} {
+	// One after the other: the feed hands each notification out once.
+	for _, r := range []struct {
+		id, image string
+		spla      bool
+	}{{toWin, seedWindows, true}, {toDebian, seedDebian, false}} {
 		retryBusy(t, func() error {
-			_, err := c.ReinstallNode(ctx, connect.NewRequest(&cloudv1.ReinstallNodeRequest{Id: id, ProjectId: p.GetId(), ImageId: image, Password: password}))
+			_, err := c.ReinstallNode(ctx, connect.NewRequest(&cloudv1.ReinstallNodeRequest{Id: r.id, ProjectId: p.GetId(), ImageId: r.image, Password: password}))
 			return err
 		})
-	}
-	for id, spla := range map[string]bool{toWin: true, toDebian: false} {
-		n := f.awaitStatus(t, id, cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE)
-		if n.GetHasSplaLicense() != spla {
-			t.Fatalf("%s after the reinstall: hasSplaLicense %v, want %v", n.GetFqdn(), n.GetHasSplaLicense(), spla)
+		f.awaitEnd(t, r.id, cloudv1.ServerProvisioningState_SERVER_PROVISIONING_STATE_ACTIVE, "The reinstallation is done")
+		res, err := c.GetNode(ctx, connect.NewRequest(&cloudv1.GetNodeRequest{Id: r.id, ProjectId: p.GetId()}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := res.Msg.GetNode(); n.GetHasSplaLicense() != r.spla {
+			t.Fatalf("%s after the reinstall: hasSplaLicense %v, want %v", n.GetFqdn(), n.GetHasSplaLicense(), r.spla)
 		}
 	}
 	november := []string{
