@@ -27,9 +27,10 @@ const DefaultSimStepDelay = 2 * time.Second
 // buildNodes creates the node domain and what it runs on: the provisioning
 // driver (the simulated hardware, unless Config.Driver), the job queue with
 // the node workers (and billing's) and their periodic jobs (billing's sweep,
-// the console sweep, the nodes' billing changes), and the node service, on
-// the notification hub build made, which has tokens sign its console tokens.
-// The queue starts with Serve (startBackground).
+// the console sweep, the nodes' billing changes), which billing then
+// enqueues its jobs in, and the node service, on the notification hub build
+// made, which has tokens sign its console tokens. The queue starts with
+// Serve (startBackground).
 func (a *App) buildNodes(cat *catalog.Catalog, projects *project.Service, keys *keyring.Service,
 	bill *billing.Service, tokens node.ConsoleTokens,
 ) (*node.Service, error) {
@@ -57,6 +58,7 @@ func (a *App) buildNodes(cat *catalog.Catalog, projects *project.Service, keys *
 	if err != nil {
 		return nil, err
 	}
+	bill.UseQueue(queue)
 	nodes, err := node.New(a.db, node.Config{
 		Catalog: cat, Projects: projects, Keys: keys, Hub: a.hub, Queue: queue, Driver: driver, ConsoleTokens: tokens, Now: a.cfg.Now,
 	})

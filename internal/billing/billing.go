@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun/dialect"
 
 	"github.com/gpcore/gpcore/internal/fault"
+	"github.com/gpcore/gpcore/internal/jobs"
 	"github.com/gpcore/gpcore/internal/store"
 )
 
@@ -52,6 +53,8 @@ type Service struct {
 	db  *store.DB
 	cfg Config
 	log *slog.Logger
+	// queue takes the jobs the service's changes need (see UseQueue).
+	queue *jobs.Queue
 }
 
 // New returns a Service on db, which must be migrated. It checks cfg and
@@ -94,6 +97,14 @@ func New(db *store.DB, cfg Config) (*Service, error) {
 	}
 	return &Service{db: db, cfg: cfg, log: cfg.Logger}, nil
 }
+
+// UseQueue makes s enqueue in q, in the transaction of the change, the job
+// that charges a billing profile's failed bills again when the profile gets
+// another default card (see AddWorkers, whose workers q must run). Call it
+// once, before s is used: the queue is built after s, since its workers
+// need s. Without a queue, as in the operator's commands, which change no
+// card, only the sweep charges them again.
+func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
 
 // now is the clock in UTC, to the microsecond PostgreSQL stores.
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }

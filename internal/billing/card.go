@@ -357,7 +357,8 @@ func (s *Service) deleteCard(ctx context.Context, tx bun.Tx, profile profileRow,
 }
 
 // makeDefault makes row, a card of profile (locked), its default card, at
-// the provider first.
+// the provider first. When the profile has failed bills, it enqueues their
+// retry on the new default (retryArgs), which runs once tx commits.
 func (s *Service) makeDefault(ctx context.Context, tx bun.Tx, profile profileRow, row *cardRow) error {
 	if customer := profile.customerAt(s.cfg.Provider); row.Provider == s.cfg.Provider.Name() && customer != "" {
 		if err := s.cfg.Provider.SetDefaultCard(ctx, customer, row.ProviderRef); err != nil {
@@ -379,6 +380,21 @@ func (s *Service) makeDefault(ctx context.Context, tx bun.Tx, profile profileRow
 		return fmt.Errorf("set default card: %w", err)
 	}
 	row.IsDefault = true
+	if s.queue == nil {
+		return nil
+	}
+	failed, err := tx.NewSelect().Model((*billRow)(nil)).
+		Where("billing_profile_id = ?", profile.ID).Where("status = ?", BillFailed).
+		Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("look for failed bills: %w", err)
+	}
+	if !failed {
+		return nil
+	}
+	if _, err := s.queue.InsertTx(ctx, tx, retryArgs{ProfileID: profile.ID}, nil); err != nil {
+		return fmt.Errorf("enqueue the retry of failed bills: %w", err)
+	}
 	return nil
 }
 

@@ -33,20 +33,43 @@ const (
 // transfer and the bill stays PENDING. A provider that cannot be reached
 // leaves the bill for the next sweep.
 func (s *Service) ChargePending(ctx context.Context) error {
-	var rows []billRow
-	if err := s.db.NewSelect().Model(&rows).
-		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+	return s.chargeWhere(ctx, "charge pending bills", func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.
 				WhereGroup(" OR ", func(q *bun.SelectQuery) *bun.SelectQuery {
 					return q.Where("b.status = ?", BillPending).Where("b.charge_attempts = 0")
 				}).
-				WhereGroup(" OR ", func(q *bun.SelectQuery) *bun.SelectQuery {
-					return q.Where("b.status = ?", BillFailed).
-						Where("EXISTS (SELECT 1 FROM credit_cards AS cc WHERE cc.billing_profile_id = b.billing_profile_id AND cc.is_default AND cc.updated_at > b.status_changed_at)")
-				})
-		}).
-		OrderExpr("b.seq").Scan(ctx); err != nil {
-		return wrap("charge pending bills", err)
+				WhereGroup(" OR ", retryable)
+		})
+	})
+}
+
+// retryFailed charges the failed bills of billing profile profileID again
+// if it got another default card since they failed, as ChargePending does;
+// the job a change of default card enqueues runs it (see makeDefault), so
+// the retry does not wait for the sweep. A bill the sweep charges
+// meanwhile is charged once: both ask with the same idempotency key (the
+// bill and the attempt's number), and only one records the attempt (see
+// recordCharge); a bill paid already is no longer FAILED.
+func (s *Service) retryFailed(ctx context.Context, profileID string) error {
+	return s.chargeWhere(ctx, "retry failed bills", func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("b.billing_profile_id = ?", profileID).WhereGroup(" AND ", retryable)
+	})
+}
+
+// retryable selects the failed bills whose profile got another default
+// card since they failed.
+func retryable(q *bun.SelectQuery) *bun.SelectQuery {
+	return q.Where("b.status = ?", BillFailed).
+		Where("EXISTS (SELECT 1 FROM credit_cards AS cc WHERE cc.billing_profile_id = b.billing_profile_id AND cc.is_default AND cc.updated_at > b.status_changed_at)")
+}
+
+// chargeWhere charges the bills where selects, oldest first; op names the
+// work in errors.
+func (s *Service) chargeWhere(ctx context.Context, op string, where func(*bun.SelectQuery) *bun.SelectQuery) error {
+	var rows []billRow
+	if err := where(s.db.NewSelect().Model(&rows)).OrderExpr("b.seq").Scan(ctx); err != nil {
+		return wrap(op, err)
 	}
 	var errs []error
 	for _, r := range rows {

@@ -82,8 +82,10 @@
 // card; its status follows the payment provider: PENDING until it answers
 // (or, for owners with the tag NO_CREDIT_CARD, until paid by transfer),
 // SUCCEEDED, or FAILED (declined, no card). A failed bill is charged again
-// once the profile has another default card; until then its projects are
-// locked (SUBSCRIPTION_NOT_ACTIVE). BillPDF renders the invoice
+// once the profile has another default card: at once, by the job
+// billing_retry_failed_bills that the change enqueues in its transaction
+// (UseQueue), and by the sweep should that job not get to it; until then
+// its projects are locked (SUBSCRIPTION_NOT_ACTIVE). BillPDF renders the invoice
 // (internal/billing/invoice).
 //
 // # Credit

@@ -44,11 +44,41 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	return nil
 }
 
+// retryArgs are the args of the job that charges the failed bills of a
+// billing profile again once it has another default card (makeDefault
+// enqueues it with the change). It is not unique: a job for a change made
+// while another one runs must still run, and a retry finds nothing left to
+// charge when one before it, or the sweep, charged the bills.
+type retryArgs struct {
+	ProfileID string `json:"billing_profile_id"`
+}
+
+// Kind implements river.JobArgs.
+func (retryArgs) Kind() string { return "billing_retry_failed_bills" }
+
+// retryWorker works the retry job.
+type retryWorker struct {
+	river.WorkerDefaults[retryArgs]
+	billing *Service
+}
+
+// Work charges the profile's failed bills again (retryFailed). A declined
+// charge is an outcome, recorded on the bill; an error (the provider or the
+// database unreachable) is retried by the queue, and by the sweep after
+// that.
+func (w *retryWorker) Work(ctx context.Context, job *river.Job[retryArgs]) error {
+	return w.billing.retryFailed(ctx, job.Args.ProfileID)
+}
+
 // AddWorkers registers the billing jobs' workers with workers: the sweep
 // that closes billing periods and charges bills (Sweep), which
-// PeriodicJobs schedules.
+// PeriodicJobs schedules, and the retry of a profile's failed bills when it
+// gets another default card, which the Service enqueues (UseQueue).
 func AddWorkers(workers *river.Workers, s *Service) error {
-	return river.AddWorkerSafely(workers, &sweepWorker{billing: s})
+	if err := river.AddWorkerSafely(workers, &sweepWorker{billing: s}); err != nil {
+		return err
+	}
+	return river.AddWorkerSafely(workers, &retryWorker{billing: s})
 }
 
 // PeriodicJobs returns the billing jobs to schedule (jobs.Config.PeriodicJobs):

@@ -82,7 +82,10 @@ var anyVATID = regexp.MustCompile(`^[A-Z0-9]{2,20}$`)
 // NormalizeVATID checks raw, a VAT identification number given for a
 // customer in country (ISO 3166-1 alpha-2), and returns it normalised: upper
 // case, without spaces, dots, dashes or slashes, with the country's VAT
-// prefix (added when raw lacks it; Greece's GR is accepted for EL). checked
+// prefix (added when raw lacks it; Greece's GR is accepted for EL). A raw
+// that starts with the VAT prefix of another country whose syntax gpcore
+// knows is that country's number, and refused, not taken for a national
+// part (France's may start with two letters). checked
 // tells whether the country's syntax is known and was checked (see
 // vatSyntaxes); for other countries any 2 to 20 letters and digits pass,
 // unchecked. Refusals are InvalidArgument naming the field "vat_id". An empty
@@ -105,12 +108,32 @@ func NormalizeVATID(country, raw string) (id string, checked bool, err error) {
 		national = s[len(syntax.prefix):]
 	case country == "GR" && strings.HasPrefix(s, "GR"):
 		national = s[len("GR"):]
+	default:
+		if other, prefix, ok := vatPrefixOwner(s); ok {
+			return "", false, fault.Invalid("vat_id", "%q is a VAT identification number of %s (prefix %s), not of %s, the billing profile's country (want the form %s)",
+				raw, other, prefix, country, vatExamples[country])
+		}
 	}
 	if !syntax.national.MatchString(national) {
 		return "", false, fault.Invalid("vat_id", "%q is not a VAT identification number of %s (want the form %s)",
 			raw, country, vatExamples[country])
 	}
 	return syntax.prefix + national, true, nil
+}
+
+// vatPrefixOwner returns the country whose VAT prefix s starts with, and
+// the prefix, among the countries of vatSyntaxes (Greece's GR included, as
+// NormalizeVATID accepts it for EL).
+func vatPrefixOwner(s string) (country, prefix string, ok bool) {
+	for c, syntax := range vatSyntaxes {
+		if strings.HasPrefix(s, syntax.prefix) {
+			return c, syntax.prefix, true
+		}
+	}
+	if strings.HasPrefix(s, "GR") {
+		return "GR", "GR", true
+	}
+	return "", "", false
 }
 
 // hasVATIDSyntax reports whether gpcore knows, and checks, the syntax of the

@@ -32,6 +32,9 @@ func TestNormalizeVATID(t *testing.T) {
 		{"FI", "FI12345678", "FI12345678", true},
 		{"FR", "FR12345678901", "FR12345678901", true},
 		{"FR", "FRAB123456789", "FRAB123456789", true},
+		{"FR", "FRDE123456789", "FRDE123456789", true}, // FR's own prefix: DE is its national part
+		{"FR", "AB123456789", "FRAB123456789", true},
+		{"FR", "12345678901", "FR12345678901", true},
 		{"GR", "EL123456789", "EL123456789", true},
 		{"GR", "GR123456789", "EL123456789", true},
 		{"GR", "123456789", "EL123456789", true},
@@ -103,5 +106,30 @@ func TestNormalizeVATID(t *testing.T) {
 			continue
 		}
 		wantFault(t, err, fault.KindInvalidArgument, "vat_id", "")
+	}
+}
+
+// TestNormalizeVATIDOfAnotherCountry: an id that starts with another
+// country's VAT prefix is that country's, even where the national part
+// could start with those letters (France's), and the refusal says so.
+func TestNormalizeVATIDOfAnotherCountry(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ country, raw, want string }{
+		{"FR", "DE123456789", `"DE123456789" is a VAT identification number of DE (prefix DE), not of FR, the billing profile's country`},
+		{"FR", "de 123 456 789", `"de 123 456 789" is a VAT identification number of DE (prefix DE), not of FR`},
+		{"FR", "EL123456789", "of GR (prefix EL), not of FR"},
+		{"FR", "GR123456789", "of GR (prefix GR), not of FR"},
+		{"FR", "IT12345678901", "of IT (prefix IT), not of FR"},
+		{"FR", "GB123456789", "of GB (prefix GB), not of FR"},
+		{"DE", "FR12345678901", "of FR (prefix FR), not of DE"},
+		{"GR", "DE123456789", "of DE (prefix DE), not of GR"},
+	}
+	for _, tt := range tests {
+		got, _, err := billing.NormalizeVATID(tt.country, tt.raw)
+		if err == nil {
+			t.Errorf("NormalizeVATID(%s, %q) = %q, want a refusal", tt.country, tt.raw, got)
+			continue
+		}
+		wantFault(t, err, fault.KindInvalidArgument, "vat_id", tt.want)
 	}
 }

@@ -2,9 +2,11 @@ package cloudv1_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -24,6 +26,7 @@ import (
 	apicloudv1 "github.com/gpcore/gpcore/internal/api/cloudv1"
 	apicloudv2 "github.com/gpcore/gpcore/internal/api/cloudv2"
 	"github.com/gpcore/gpcore/internal/api/interceptor"
+	apipaymentv1 "github.com/gpcore/gpcore/internal/api/paymentv1"
 	"github.com/gpcore/gpcore/internal/app"
 	"github.com/gpcore/gpcore/internal/auth"
 	"github.com/gpcore/gpcore/internal/billing"
@@ -43,7 +46,8 @@ import (
 	"github.com/gpcore/gpcore/internal/testserver"
 )
 
-// billServer is CloudService v1 and v2 on an in-process server, with the
+// billServer is CloudService v1 and v2 and PaymentService (with the test
+// provider's card confirmation) on an in-process server, with the
 // interceptors gpcore puts in front of them (errors, authorization), over
 // services whose clock the test moves: a month passes in no time.
 type billServer struct {
@@ -64,7 +68,8 @@ func startBillServer(t *testing.T) *billServer {
 // startNodeBillServer is startBillServer with the node domain too: the
 // node service, its deletion guard, the notification hub and a job queue
 // driving simulated hardware on the test's clock, so that an installation or
-// a teardown stays where it is until the test moves the clock.
+// a teardown stays where it is until the test moves the clock, and working
+// the billing jobs but for the sweep (startNodes).
 func startNodeBillServer(t *testing.T) *billServer {
 	t.Helper()
 	return newBillServer(t, true)
@@ -107,21 +112,24 @@ func newBillServer(t *testing.T, withNodes bool) *billServer {
 	var nodes *node.Service
 	var hub *notify.Hub
 	if withNodes {
-		nodes, hub = startNodes(t, db, clk, cat, projects, keys, issuer)
+		nodes, hub = startNodes(t, db, clk, cat, projects, keys, issuer, b)
 	}
 	cloud := apicloudv1.New(cat, projects, keys, ids, nodes, hub, b)
 	opts := connect.WithInterceptors(interceptor.Errors{Log: log}, interceptor.NewPolicy(issuer))
 	mux := http.NewServeMux()
 	mux.Handle(cloudv1connect.NewCloudServiceHandler(cloud, opts))
 	mux.Handle(cloudv2connect.NewCloudServiceHandler(apicloudv2.New(db, cloud, log), opts))
+	mux.Handle(paymentv1connect.NewPaymentServiceHandler(apipaymentv1.New(b), opts))
+	mux.Handle("POST /payment/test/confirm", billing.TestConfirmHandler(b))
 	srv := testserver.Serve(t, mux)
 	return &billServer{url: srv.URL, db: db, clock: clk, identity: ids, issuer: issuer, billing: b, projects: projects}
 }
 
 // startNodes runs the node domain on db until the test ends: a started
 // notification hub, a started job queue working the node jobs on simulated
-// hardware that takes sim.DefaultDurations on clk, and the node service.
-func startNodes(t *testing.T, db *store.DB, clk *billingtest.Clock, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, tokens node.ConsoleTokens) (*node.Service, *notify.Hub) {
+// hardware that takes sim.DefaultDurations on clk and the billing jobs b
+// enqueues (no sweep: tests run it), and the node service.
+func startNodes(t *testing.T, db *store.DB, clk *billingtest.Clock, cat *catalog.Catalog, projects *project.Service, keys *keyring.Service, tokens node.ConsoleTokens, b *billing.Service) (*node.Service, *notify.Hub) {
 	t.Helper()
 	ctx := t.Context()
 	log := slog.New(slog.DiscardHandler)
@@ -143,10 +151,15 @@ func startNodes(t *testing.T, db *store.DB, clk *billingtest.Clock, cat *catalog
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if err := billing.AddWorkers(workers, b); err != nil {
+		t.Fatal(err)
+	}
+	// No periodic jobs: the billing sweep runs when a test calls it.
 	queue, err := jobs.New(db, jobs.Config{Workers: workers, PollInterval: 100 * time.Millisecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.UseQueue(queue)
 	if err := queue.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -854,5 +867,90 @@ func TestCreditShowsOnTheBill(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("credit list lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestFailedBillRetriedWhenDefaultCardChanges is a reviewer's report: a
+// bill that failed (its card declines charges) locked the project until the
+// next sweep, up to ten minutes, after its owner had added a card and made
+// it the default. Now the change of default card (PaymentService) charges
+// it at once, by a job enqueued with the change: twenty seconds later on
+// the clock, with no sweep run (the server runs none unless the test
+// does), the bill is SUCCEEDED, the project unlocked and CreateNode
+// accepted.
+func TestFailedBillRetriedWhenDefaultCardChanges(t *testing.T) {
+	t.Parallel()
+	s := startNodeBillServer(t)
+	ctx := context.Background()
+	c := s.customer(t, "ada@example.com")
+	failing := s.addCard(t, c, "tok_chargeCustomerFail")
+	if _, err := s.billing.ChangeDefaultCard(ctx, c.user.ID, c.profile.ID, failing.ID); err != nil {
+		t.Fatal(err)
+	}
+	n := billingtest.OrderNode(t, s.db, billingtest.Order{ProjectID: c.project.ID, FlavourID: billingtest.FlavourS1, FQDN: "a.example.com", At: berlin(t, "2026-11-10 10:00")})
+	billingtest.Destroy(t, s.db, n, berlin(t, "2026-11-10 11:00"))
+	s.clock.Set(berlin(t, "2026-12-01 00:05"))
+	if err := s.billing.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v1 := s.v1(c.token)
+	status := func() (cloudv1.BillStatus, []cloudv1.ProjectLockReason) {
+		t.Helper()
+		bills, err := v1.ListBillingProfileBills(ctx, connect.NewRequest(&cloudv1.ListBillingProfileBillsRequest{Id: c.profile.ID}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bills.Msg.GetBills()) != 1 {
+			t.Fatalf("bills %v, want one", bills.Msg)
+		}
+		locks, err := v1.GetProjectLocks(ctx, connect.NewRequest(&cloudv1.GetProjectLocksRequest{Id: c.project.ID}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bills.Msg.GetBills()[0].GetStatus(), locks.Msg.GetLockReasons()
+	}
+	if bill, locks := status(); bill != cloudv1.BillStatus_BILL_STATUS_FAILED ||
+		!slices.Equal(locks, []cloudv1.ProjectLockReason{cloudv1.ProjectLockReason_PROJECT_LOCK_REASON_SUBSCRIPTION_NOT_ACTIVE}) {
+		t.Fatalf("after the declined charge: bill %v, locks %v", bill, locks)
+	}
+	_, err := v1.CreateNode(ctx, connect.NewRequest(orderS1(c.project.ID, "web1.example.com")))
+	testserver.WantCode(t, err, connect.CodeFailedPrecondition, "")
+
+	// The owner adds a tok_visa card and makes it the default, 20 s later.
+	s.clock.Set(s.clock.Now().Add(20 * time.Second))
+	pay := paymentv1connect.NewPaymentServiceClient(testserver.H2CClient(), s.url, testserver.ClientOptions(c.token)...)
+	setup, err := pay.AddCreditCard(ctx, connect.NewRequest(&paymentv1.AddCreditCardRequest{BillingProfileId: c.profile.ID}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.PostForm(s.url+"/payment/test/confirm", url.Values{"setup_intent": {setup.Msg.GetStripeSetupIdent()}, "payment_method": {"tok_visa"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var confirmed struct {
+		CardID string `json:"credit_card_id"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&confirmed)
+	_ = res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || confirmed.CardID == "" {
+		t.Fatalf("confirm tok_visa: %s, %+v, %v", res.Status, confirmed, err)
+	}
+	if _, err := pay.ChangeDefaultCreditCard(ctx, connect.NewRequest(&paymentv1.ChangeDefaultCreditCardRequest{
+		BillingProfileId: c.profile.ID, Id: confirmed.CardID,
+	})); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(nodeWait); ; {
+		bill, locks := status()
+		if bill == cloudv1.BillStatus_BILL_STATUS_SUCCEEDED && len(locks) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the change of default card: bill %v, locks %v; want it SUCCEEDED and no lock", bill, locks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := v1.CreateNode(ctx, connect.NewRequest(orderS1(c.project.ID, "web1.example.com"))); err != nil {
+		t.Fatalf("CreateNode once the bill is paid: %v", err)
 	}
 }

@@ -287,6 +287,48 @@ func TestBillingProfileRefusals(t *testing.T) {
 	wantCode(t, err, connect.CodeUnauthenticated, "")
 }
 
+// TestVATIDOfAnotherCountry: a French profile given a German (or Greek)
+// VAT number is refused on vat_id, saying whose number it is, instead of
+// being stored as a French one with the reverse charge; French numbers with
+// or without their prefix are taken as before.
+func TestVATIDOfAnotherCountry(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	_, token := s.user(t, "ada@example.com")
+	ctx := t.Context()
+	french := func(vatID string) *paymentv1.CreateBillingProfileRequest {
+		return &paymentv1.CreateBillingProfileRequest{
+			Name: "Ada", Company: ptr("Acme SARL"), VatId: ptr(vatID), CountryCode: "FR",
+			Street: "1 rue de Rivoli", City: "Paris", Postcode: "75001", BillingEmail: "factures@example.fr",
+		}
+	}
+	for _, grpc := range []bool{false, true} {
+		c := s.client(token, grpc)
+		for _, tt := range []struct{ vatID, want string }{
+			{"DE123456789", "VAT identification number of DE (prefix DE), not of FR"},
+			{"EL123456789", "VAT identification number of GR (prefix EL), not of FR"},
+		} {
+			_, err := c.CreateBillingProfile(ctx, connect.NewRequest(french(tt.vatID)))
+			wantCode(t, err, connect.CodeInvalidArgument, "vat_id")
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("CreateBillingProfile with %s: %v, want it to say %q", tt.vatID, err, tt.want)
+			}
+		}
+		for vatID, want := range map[string]string{"FR12345678901": "FR12345678901", "12345678901": "FR12345678901", "FRDE123456789": "FRDE123456789"} {
+			created, err := c.CreateBillingProfile(ctx, connect.NewRequest(french(vatID)))
+			if err != nil || created.Msg.GetBillingProfile().GetCompany().GetVatId() != want {
+				t.Fatalf("CreateBillingProfile with %s = %v, %v; want VAT id %s", vatID, created, err, want)
+			}
+			req := french("DE123456789")
+			_, err = c.UpdateBillingProfile(ctx, connect.NewRequest(&paymentv1.UpdateBillingProfileRequest{
+				Id: created.Msg.GetBillingProfile().GetId(), Name: req.Name, Company: req.Company, VatId: req.VatId, CountryCode: req.CountryCode,
+				Street: req.Street, City: req.City, Postcode: req.Postcode, BillingEmail: req.BillingEmail,
+			}))
+			wantCode(t, err, connect.CodeInvalidArgument, "vat_id")
+		}
+	}
+}
+
 func TestCreditCards(t *testing.T) {
 	t.Parallel()
 	s := start(t)
