@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -40,8 +39,8 @@ func TestMain(m *testing.M) {
 type process struct {
 	cmd    *exec.Cmd
 	addr   string
-	stdout syncBuilder
-	stderr syncBuilder // its log
+	stdout testserver.Output
+	stderr testserver.Output // its log
 	done   chan error
 }
 
@@ -164,24 +163,6 @@ func TestBadEnvironmentValueIsNamed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "GPCORE_SHUTDOWN_TIMEOUT") {
 		t.Fatalf("err = %v, want it to name GPCORE_SHUTDOWN_TIMEOUT", err)
 	}
-}
-
-// syncBuilder collects a child's output while the test reads it.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *syncBuilder) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuilder) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
 
 // TestShutdownEndsHealthWatches: a gRPC health Watch open when gpcore serve

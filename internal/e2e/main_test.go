@@ -65,6 +65,9 @@ type server struct {
 	done chan struct{}
 }
 
+// lockedBuffer collects a server's log while the test reads it. (It is not
+// testserver.Output: these tests are the public SDK's clients, whose
+// generated code clashes with gpcore's own, which testserver links.)
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder

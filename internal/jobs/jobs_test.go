@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,7 @@ import (
 	"github.com/gpcore/gpcore/internal/jobs"
 	"github.com/gpcore/gpcore/internal/store"
 	"github.com/gpcore/gpcore/internal/store/storetest"
+	"github.com/gpcore/gpcore/internal/testserver"
 )
 
 // waitTimeout bounds every wait for a job; it fails a stuck test, it never
@@ -222,24 +222,6 @@ func TestNewRequiresWorkers(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestInsertTxFollowsTheTransaction checks the transactional contract: a job
 // inserted in a transaction that rolls back never exists, so it never runs;
 // one whose transaction commits runs once, and a worker that completes it
@@ -251,7 +233,7 @@ func TestInsertTxFollowsTheTransaction(t *testing.T) {
 		"CREATE TABLE effects (target TEXT PRIMARY KEY, runs INTEGER NOT NULL)"); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testserver.Output
 	ran := make(chan string, 10)
 	q := startQueue(t, db, jobs.Config{
 		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -606,7 +588,7 @@ func TestResumesAfterCrash(t *testing.T) {
 func TestStartLogsTheClientIDJobsRecord(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	var logs syncBuffer
+	var logs testserver.Output
 	ran := make(chan struct{}, 1)
 	q := startQueue(t, db, jobs.Config{
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),

@@ -1,14 +1,12 @@
 package cloudv2_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -32,24 +30,6 @@ const driverError = `failed to connect to ` + "`" + `user=gpcore database=gpcore
 
 func (downDatabase) PingContext(context.Context) error { return errors.New(driverError) }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestReadinessCheckHidesTheDatabaseError: when the database does not
 // answer, an unauthenticated caller of the PUBLIC ReadinessCheck gets
 // Unavailable with a fixed message, over Connect JSON, Connect proto and
@@ -64,7 +44,7 @@ func TestReadinessCheckHidesTheDatabaseError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testserver.Output
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	opts := connect.WithInterceptors(interceptor.Errors{Log: log}, interceptor.NewPolicy(issuer))
 	mux := http.NewServeMux()

@@ -1,7 +1,6 @@
 package healthv1_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -40,30 +39,12 @@ func (d *database) set(err error) {
 	d.err = err
 }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestStatusFollowsTheDatabase: Check and List answer SERVING while the
 // database answers and NOT_SERVING while it does not, for the server and
 // each service, over Connect JSON and gRPC; the log says why.
 func TestStatusFollowsTheDatabase(t *testing.T) {
 	db := &database{}
-	var logs syncBuffer
+	var logs testserver.Output
 	const cloud = "gpcore.api.cloud.v1.CloudService"
 	mux := http.NewServeMux()
 	mux.Handle(healthv1.NewHandler(healthv1.New(db, []string{cloud}, slog.New(slog.NewTextHandler(&logs, nil)), 0)))
