@@ -142,6 +142,7 @@ type billRow struct {
 	PaymentProvider  string    `bun:"payment_provider,nullzero"`
 	PaymentRef       string    `bun:"payment_ref,nullzero"`
 	ChargeAttempts   int       `bun:"charge_attempts"`
+	ChargedCardID    string    `bun:"charged_card_id,nullzero"`
 	IssuedAt         time.Time `bun:"issued_at"`
 	StatusChangedAt  time.Time `bun:"status_changed_at"`
 }

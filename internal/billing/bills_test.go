@@ -305,6 +305,47 @@ func TestBillDeclinedThenRetried(t *testing.T) {
 	}
 }
 
+// TestBillRetriedOnlyWithAnotherCard: a failed bill is not charged again
+// while its profile's default card is the card that failed, and is once the
+// default is another card, also when the failure was recorded after the
+// change (an attempt with the old card was under way when the customer made
+// the new one the default).
+func TestBillRetriedOnlyWithAnotherCard(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, billing.Config{})
+	p := e.payer(t, "ada@example.com", "UTC", "tok_chargeCustomerFail")
+	n := billingtest.OrderNode(t, e.db, billingtest.Order{ProjectID: p.project.ID, FlavourID: billingtest.FlavourS1, FQDN: "a.example.com", At: p.at(t, "2026-11-10 10:00")})
+	billingtest.Destroy(t, e.db, n, p.at(t, "2026-11-10 11:00"))
+	e.sweepAt(t, p.at(t, "2026-12-01 00:01"))
+	attempts := func() int {
+		t.Helper()
+		var n int
+		if err := e.db.NewRaw("SELECT charge_attempts FROM bills").Scan(t.Context(), &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	e.sweepAt(t, p.at(t, "2026-12-01 00:30"))
+	if bills, _ := e.bills(t, p); len(bills) != 1 || bills[0].Status != billing.BillFailed || attempts() != 1 {
+		t.Fatalf("with the failed card still the default: %+v, %d attempts; want FAILED after 1", bills, attempts())
+	}
+
+	c := e.card(t, p.user.ID, p.profile.ID, "tok_visa")
+	e.clock.Set(p.at(t, "2026-12-01 00:40"))
+	if _, err := e.billing.ChangeDefaultCard(t.Context(), p.user.ID, p.profile.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The old card's decline recorded after the change, as a slow attempt
+	// would.
+	if _, err := e.db.NewRaw("UPDATE bills SET status_changed_at = ?", p.at(t, "2026-12-01 00:45")).Exec(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.sweepAt(t, p.at(t, "2026-12-01 01:00"))
+	if bills, _ := e.bills(t, p); bills[0].Status != billing.BillSucceeded || attempts() != 2 {
+		t.Fatalf("with another default card: %+v, %d attempts; want SUCCEEDED after 2", bills[0], attempts())
+	}
+}
+
 func TestBillByTransfer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, billing.Config{})

@@ -57,11 +57,13 @@ func (s *Service) retryFailed(ctx context.Context, profileID string) error {
 	})
 }
 
-// retryable selects the failed bills whose profile got another default
-// card since they failed.
+// retryable selects the failed bills whose profile's default card is not
+// the card their last attempt charged (charged_card_id; none when it had no
+// card to charge).
 func retryable(q *bun.SelectQuery) *bun.SelectQuery {
 	return q.Where("b.status = ?", BillFailed).
-		Where("EXISTS (SELECT 1 FROM credit_cards AS cc WHERE cc.billing_profile_id = b.billing_profile_id AND cc.is_default AND cc.updated_at > b.status_changed_at)")
+		Where("EXISTS (SELECT 1 FROM credit_cards AS cc WHERE cc.billing_profile_id = b.billing_profile_id AND cc.is_default" +
+			" AND (b.charged_card_id IS NULL OR cc.id <> b.charged_card_id))")
 }
 
 // chargeWhere charges the bills where selects, oldest first; op names the
@@ -88,12 +90,12 @@ func (s *Service) charge(ctx context.Context, b billRow) error {
 		return err
 	}
 	if noCard {
-		return s.recordCharge(ctx, b, BillPending, reasonTransfer, ChargeResult{})
+		return s.recordCharge(ctx, b, BillPending, reasonTransfer, "", ChargeResult{})
 	}
 	var prow profileRow
 	err = s.db.NewSelect().Model(&prow).Where("id = ?", b.BillingProfileID).Scan(ctx)
 	if noRows(err) {
-		return s.recordCharge(ctx, b, BillFailed, reasonNoCard, ChargeResult{})
+		return s.recordCharge(ctx, b, BillFailed, reasonNoCard, "", ChargeResult{})
 	}
 	if err != nil {
 		return fmt.Errorf("load profile %s: %w", b.BillingProfileID, err)
@@ -108,9 +110,9 @@ func (s *Service) charge(ctx context.Context, b billRow) error {
 	customer := prow.customerAt(s.cfg.Provider)
 	switch {
 	case len(cards) == 0 || customer == "":
-		return s.recordCharge(ctx, b, BillFailed, reasonNoCard, ChargeResult{})
+		return s.recordCharge(ctx, b, BillFailed, reasonNoCard, "", ChargeResult{})
 	case !s.now().Before(cards[0].ExpiresAt):
-		return s.recordCharge(ctx, b, BillFailed, reasonExpired, ChargeResult{})
+		return s.recordCharge(ctx, b, BillFailed, reasonExpired, cards[0].ID, ChargeResult{})
 	}
 	res, err := s.cfg.Provider.Charge(ctx, Charge{
 		CustomerRef: customer, CardRef: cards[0].ProviderRef,
@@ -122,22 +124,23 @@ func (s *Service) charge(ctx context.Context, b billRow) error {
 	}
 	switch res.Outcome {
 	case ChargeSucceeded:
-		return s.recordCharge(ctx, b, BillSucceeded, "", res)
+		return s.recordCharge(ctx, b, BillSucceeded, "", cards[0].ID, res)
 	case ChargePending:
-		return s.recordCharge(ctx, b, BillPending, "", res)
+		return s.recordCharge(ctx, b, BillPending, "", cards[0].ID, res)
 	case ChargeDeclined:
-		return s.recordCharge(ctx, b, BillFailed, "declined: "+res.Reason, res)
+		return s.recordCharge(ctx, b, BillFailed, "declined: "+res.Reason, cards[0].ID, res)
 	}
 	return fmt.Errorf("the provider answered the unknown outcome %q", res.Outcome)
 }
 
-// recordCharge records the outcome of a payment attempt for bill b, unless
+// recordCharge records the outcome of a payment attempt for bill b, which
+// charged the card cardID ("" for none), unless
 // another replica recorded this attempt first (the attempt count is the
 // bill's version). Only the payment columns of a bill are ever updated.
-func (s *Service) recordCharge(ctx context.Context, b billRow, status BillStatus, reason string, charged ChargeResult) error {
+func (s *Service) recordCharge(ctx context.Context, b billRow, status BillStatus, reason, cardID string, charged ChargeResult) error {
 	q := s.db.NewUpdate().Model((*billRow)(nil)).
 		Set("status = ?", status).Set("status_reason = ?", reason).Set("status_changed_at = ?", s.now()).
-		Set("charge_attempts = ?", b.ChargeAttempts+1).
+		Set("charge_attempts = ?", b.ChargeAttempts+1).Set("charged_card_id = ?", bun.NullZero(cardID)).
 		Where("id = ?", b.ID).Where("charge_attempts = ?", b.ChargeAttempts)
 	if charged.Ref != "" {
 		q = q.Set("payment_provider = ?", s.cfg.Provider.Name()).Set("payment_ref = ?", charged.Ref)
