@@ -236,15 +236,22 @@ func (w *watch) wait(ctx context.Context) ([]*cloudv1.Node, error) {
 	if len(failed) == 0 {
 		return final, nil
 	}
-	msg := strings.Join(failed, "; ")
-	if len(w.serverErrors) > 0 {
-		msg += "\nerrors in the server log while waiting:\n  " + strings.Join(w.serverErrors, "\n  ")
+	return final, errors.New(strings.Join(failed, "; ") + w.serverErrorLines())
+}
+
+// serverErrorLines are the error entries of the server log the stream
+// carried, a line each after a heading, or "" when it carried none.
+func (w *watch) serverErrorLines() string {
+	if len(w.serverErrors) == 0 {
+		return ""
 	}
-	return final, errors.New(msg)
+	return "\nerrors in the server log while waiting:\n  " + strings.Join(w.serverErrors, "\n  ")
 }
 
 // stopped explains why a wait stopped before the nodes settled: nothing is
-// undone, the operation goes on.
+// undone, the operation goes on. The errors the server log had meanwhile
+// follow, since they may say why the nodes did not get there (a power
+// change the backend refused leaves the node as it was).
 func (w *watch) stopped(ctx context.Context, err error) error {
 	if ctx.Err() == nil {
 		return err
@@ -259,8 +266,8 @@ func (w *watch) stopped(ctx context.Context, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		why = "--timeout reached"
 	}
-	return fmt.Errorf("stopped waiting (%s) for %s; nothing was cancelled, the operation goes on: `gpcore node get` shows how %s",
-		why, strings.Join(pending, ", "), plural(len(pending), "it is doing", "they are doing"))
+	return fmt.Errorf("stopped waiting (%s) for %s; nothing was cancelled, the operation goes on: `gpcore node get` shows how %s%s",
+		why, strings.Join(pending, ", "), plural(len(pending), "it is doing", "they are doing"), w.serverErrorLines())
 }
 
 // waitSettled reads the stream until every node has settled.

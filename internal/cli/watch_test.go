@@ -224,6 +224,40 @@ func TestWaitInterrupted(t *testing.T) {
 	}
 }
 
+// TestWaitTimeoutShowsServerErrors: a wait that runs out of time says
+// what the server log reported meanwhile, such as a power change the
+// backend refused (the node stays as it was, so the wait cannot tell).
+func TestWaitTimeoutShowsServerErrors(t *testing.T) {
+	ctx, timeout := context.WithTimeout(t.Context(), time.Hour)
+	defer timeout()
+	off := web1(active)
+	off.PowerState = cloudv1.ServerPowerState_SERVER_POWER_STATE_OFF
+	f := &fakeCloud{
+		getNode: func(call int32) (*cloudv1.Node, error) {
+			if call == 2 { // the confirmation of the stale notification: time is up
+				timeout()
+			}
+			return web1(active), nil
+		},
+		subscribe: func(ctx context.Context, _ int32, send func(*cloudv1.Notification)) error {
+			send(heartbeat())
+			send(&cloudv1.Notification{Message: &cloudv1.Notification_ServerLog{ServerLog: &cloudv1.ServerLog{
+				Message: "Power OFF refused: the BMC is locked",
+				Level:   cloudv1.ServerLogLevelType_SERVER_LOG_LEVEL_TYPE_ERROR, Server: &cloudv1.BasicServer{Name: "fra1-s1-01"},
+			}}})
+			send(changed(off)) // stale: GetNode says the node is as it was
+			<-ctx.Done()
+			return nil
+		},
+	}
+	w, _, _ := fakeWatch(t, ctx, f, powered(cloudv1.ServerPowerState_SERVER_POWER_STATE_OFF), active)
+	_, err := w.wait(ctx)
+	if err == nil || !strings.Contains(err.Error(), "stopped waiting (") ||
+		!strings.HasSuffix(err.Error(), "\nerrors in the server log while waiting:\n  fra1-s1-01: Power OFF refused: the BMC is locked") {
+		t.Fatalf("wait = %v", err)
+	}
+}
+
 // TestWaitForDestructionEndsWhenTheNodeIsGone: GetNode's NotFound is the
 // end of a destruction.
 func TestWaitForDestructionEndsWhenTheNodeIsGone(t *testing.T) {
