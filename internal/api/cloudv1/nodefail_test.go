@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"connectrpc.com/connect"
 
@@ -246,11 +245,7 @@ func TestResumedRequestIsNotMadeTwice(t *testing.T) {
 
 			accepted := s.hw.stall(tc.method)
 			must(t, tc.request(calls, id))
-			select {
-			case <-accepted:
-			case <-time.After(nodeWait):
-				t.Fatalf("the %s never reached the backend", tc.method)
-			}
+			awaitAccepted(t, accepted, tc.method)
 			s.crash(t)
 			f.awaitEnd(t, id, tc.end, tc.done)
 			if got := s.hw.made(tc.method); got != 1 {
@@ -278,11 +273,7 @@ func TestLostJobIsTakenUp(t *testing.T) {
 
 	accepted := s.hw.stall("Rebuild")
 	must(t, calls.reinstall(id))
-	select {
-	case <-accepted:
-	case <-time.After(nodeWait):
-		t.Fatal("the reinstall never reached the backend")
-	}
+	awaitAccepted(t, accepted, "reinstall")
 	s.crashLosingJobs(t, "node_reinstall")
 	f.awaitLog(t, "The reinstallation had no job left to carry it out: taken up again")
 	f.awaitEnd(t, id, stateActive, "The reinstallation is done")
@@ -310,11 +301,7 @@ func TestResetShowsUntilItEnds(t *testing.T) {
 		Id: id, ProjectId: c.project.ID, PowerState: cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET,
 	}))
 	must(t, err)
-	select {
-	case <-accepted:
-	case <-time.After(nodeWait):
-		t.Fatal("the reset never reached the backend")
-	}
+	awaitAccepted(t, accepted, "reset")
 	f.await(t, id, "power RESET", func(n *cloudv1.Node) bool {
 		return n.GetPowerState() == cloudv1.ServerPowerState_SERVER_POWER_STATE_RESET && n.GetStatus() == stateActive
 	})

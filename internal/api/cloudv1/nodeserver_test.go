@@ -165,11 +165,7 @@ func (s *nodeServer) startQueue(t *testing.T) *jobs.Queue {
 // the restarted process would.
 func (s *nodeServer) crash(t *testing.T) {
 	t.Helper()
-	now, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := s.queue.Stop(now); err == nil {
-		t.Fatal("the crash cut no job off")
-	}
+	s.cutOff(t)
 	s.queue = s.startQueue(t)
 }
 
@@ -178,15 +174,22 @@ func (s *nodeServer) crash(t *testing.T) {
 // end of its operation nor its own failure.
 func (s *nodeServer) crashLosingJobs(t *testing.T, kind string) {
 	t.Helper()
+	s.cutOff(t)
+	if _, err := s.db.NewRaw("DELETE FROM river_job WHERE kind = ?", kind).Exec(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.queue = s.startQueue(t)
+}
+
+// cutOff stops the job queue at once, cutting its running jobs off, and
+// fails the test if there were none.
+func (s *nodeServer) cutOff(t *testing.T) {
+	t.Helper()
 	now, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := s.queue.Stop(now); err == nil {
 		t.Fatal("the crash cut no job off")
 	}
-	if _, err := s.db.NewRaw("DELETE FROM river_job WHERE kind = ?", kind).Exec(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	s.queue = s.startQueue(t)
 }
 
 // nodeCustomer is a person with a project that may order nodes, signed in.
@@ -285,6 +288,17 @@ func (h *hardware) stall(method string) <-chan struct{} {
 	ch := make(chan struct{})
 	h.stalls[method] = ch
 	return ch
+}
+
+// awaitAccepted waits until the stalled request (the channel stall
+// returned) has reached the backend; what names it in the failure.
+func awaitAccepted(t *testing.T, accepted <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-accepted:
+	case <-time.After(nodeWait):
+		t.Fatalf("the %s never reached the backend", what)
+	}
 }
 
 // made returns how many requests of method the sim accepted.
